@@ -1,0 +1,455 @@
+"""Reverse-mode automatic differentiation: ``Tensor``, ``Function`` and the backward pass.
+
+A ``Tensor`` wraps an array (``.data``) and, when it was computed from tensors that
+require gradients, remembers the ``Function`` node that made it (``.creator``).
+Those nodes form a directed acyclic graph from the inputs to the loss.
+
+``backward`` walks that graph from the loss to the leaves. For an output y = f(x)
+with upstream gradient g = dL/dy, each node returns the vector-Jacobian product
+
+    dL/dx = g . (dy/dx)
+
+and the engine sums the contributions of every path (the multivariate chain rule).
+
+Higher-order gradients come for free from one rule: **a Function's backward is
+written with Tensor operations**. With ``create_graph=True`` those operations are
+recorded like any forward computation, so the gradient is itself a Tensor in a
+graph and can be differentiated again (the gradient penalty of WGAN-GP needs
+exactly this). With ``create_graph=False`` the same code runs under ``no_grad``
+and records nothing.
+"""
+import contextlib
+import heapq
+import itertools
+import weakref
+
+import numpy
+
+from minigan import backend
+
+_FLOAT_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+class _GradMode:
+    enabled = True
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled):
+    previous = _GradMode.enabled
+    _GradMode.enabled = enabled
+    try:
+        yield
+    finally:
+        _GradMode.enabled = previous
+
+
+def no_grad():
+    """Context manager (and decorator) under which no graph is recorded.
+
+    Use it for evaluation, sampling and optimizer updates::
+
+        with minigan.no_grad():
+            samples = generator(z)
+    """
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Context manager that turns graph recording back on inside ``no_grad``."""
+    return _grad_mode(True)
+
+
+def is_grad_enabled():
+    """True when operations on tensors that require grad are being recorded."""
+    return _GradMode.enabled
+
+
+class Tensor:
+    """An n-dimensional array that can remember how it was computed.
+
+    Attributes:
+        data: the underlying ``numpy`` or ``cupy`` array.
+        requires_grad: whether gradients should flow to (or through) this tensor.
+        grad: after ``backward``, dL/d(this tensor) for leaves, as a Tensor.
+        creator: the Function that produced this tensor, or None for a leaf.
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "creator", "generation", "__weakref__")
+    # Make NumPy hand `ndarray * Tensor` to Tensor.__rmul__ instead of looping elementwise.
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, creator=None):
+        if requires_grad and data.dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"tensor: only float32 and float64 tensors can require gradients, "
+                            f"got dtype {data.dtype}")
+        self.data = data
+        self.requires_grad = requires_grad
+        self.grad = None
+        self.creator = creator
+        self.generation = 0 if creator is None else creator.generation + 1
+
+    # --- properties and conversions -------------------------------------------------
+    shape = property(lambda self: tuple(self.data.shape), doc="The shape, as a tuple.")
+    dtype = property(lambda self: self.data.dtype, doc="The element type (float32 by default).")
+    ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
+    size = property(lambda self: int(self.data.size), doc="The number of elements.")
+    is_leaf = property(lambda self: self.creator is None,
+                       doc="True for tensors made by the user rather than by an operation.")
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        flags = ", requires_grad=True" if self.requires_grad else ""
+        body = numpy.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self.dtype}{flags})"
+
+    def numpy(self):
+        """The values as a NumPy array on the host (a copy when the tensor is on a GPU)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a number, "
+                             f"this one has shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def detach(self):
+        """The same values in a new leaf tensor that does not require grad."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place (only on leaves) and return self."""
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad; "
+                               "use .detach() to make a new leaf")
+        if requires_grad and self.dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"requires_grad_: only float tensors can require gradients, "
+                            f"got dtype {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def astype(self, dtype):
+        """A copy converted to ``dtype`` (differentiable between float types)."""
+        return ops.astype(self, dtype)
+
+    def float(self):
+        """Convert to float32."""
+        return self.astype(numpy.float32)
+
+    def double(self):
+        """Convert to float64."""
+        return self.astype(numpy.float64)
+
+    # --- operators: each is one differentiable operation from minigan.ops ----------------
+    __hash__ = object.__hash__   # tensors stay usable as dict keys despite elementwise ==
+
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __pow__(self, exponent): return ops.pow(self, exponent)
+    def __rpow__(self, base): return ops.pow(base, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    # Comparisons give constant boolean tensors (masks); they have no gradient.
+    def __lt__(self, other): return Tensor(self.data < _array(other))
+    def __le__(self, other): return Tensor(self.data <= _array(other))
+    def __gt__(self, other): return Tensor(self.data > _array(other))
+    def __ge__(self, other): return Tensor(self.data >= _array(other))
+    def __eq__(self, other): return Tensor(self.data == _array(other))
+    def __ne__(self, other): return Tensor(self.data != _array(other))
+
+    # --- methods, named as in PyTorch -----------------------------------------------------
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, correction=1):
+        return ops.var(self, axis, keepdims, correction)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    clamp = clip
+    def maximum(self, other): return ops.maximum(self, other)
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    view = reshape
+    def transpose(self, *axes): return ops.transpose(self, *axes)
+    def permute(self, *axes): return ops.permute(self, *axes)
+    T = property(lambda self: ops.transpose(self), doc="The axes reversed.")
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
+    def matmul(self, other): return ops.matmul(self, other)
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        Args:
+            gradient: dL/d(self); may be omitted only when self has one element.
+            retain_graph: keep the graph's buffers so backward can run through it again.
+            create_graph: record the backward pass itself, so the gradients in ``.grad``
+                can be differentiated again (implies ``retain_graph``).
+        """
+        _backpropagate([self], [gradient], retain_graph or create_graph, create_graph,
+                       targets=None, caller="backward")
+
+
+def _array(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+# ---------------------------------------------------------------------------------------
+# Function: one node of the graph
+# ---------------------------------------------------------------------------------------
+class Function:
+    """One differentiable operation.
+
+    Subclasses implement two methods:
+
+    * ``forward(self, xp, *arrays)``: compute the output *array* from input arrays,
+      with ``xp`` the array module (numpy or cupy). Non-tensor arguments given to
+      ``apply`` as keywords (an axis, a stride) are attributes of ``self``.
+    * ``backward(self, grad)``: given dL/d(output) as a Tensor, return one Tensor
+      (or None) per input, dL/d(input), **built only from Tensor operations**.
+      Inputs are in ``self.inputs``; the output is ``self.output``.
+
+    Saving tensors (inputs, output) rather than arrays derived from them keeps the
+    backward differentiable. Arrays that are piecewise constant in the inputs (a
+    ReLU mask) carry no gradient and may be saved as arrays.
+    """
+
+    def __init__(self, **params):
+        self.__dict__.update(params)
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the operation on Tensors and, if needed, record it in the graph."""
+        node = cls(**params)
+        arrays = [tensor.data for tensor in inputs]
+        xp = backend.array_module(arrays[0])
+        try:
+            result = node.forward(xp, *arrays)
+        except (ValueError, IndexError, TypeError) as error:
+            shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+            raise type(error)(f"{node.name()}: {error} (input shapes {shapes})") from None
+        if not (_GradMode.enabled and any(tensor.requires_grad for tensor in inputs)):
+            return Tensor(result)
+        node.inputs = inputs
+        node.needs_input_grad = tuple(tensor.requires_grad for tensor in inputs)
+        node.generation = max(tensor.generation for tensor in inputs)
+        output = Tensor(result, requires_grad=True, creator=node)
+        # A weak reference: the output owns its creator, not the other way round, so
+        # dropping the output frees the graph without waiting for the cycle collector.
+        node._output = weakref.ref(output)
+        return output
+
+    @property
+    def output(self):
+        return self._output()
+
+    @classmethod
+    def name(cls):
+        """The operation's name as users write it (``Conv2d`` -> ``conv2d``)."""
+        return cls.__name__.lower()
+
+    def forward(self, xp, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def release(self):
+        """Drop the references to the inputs so their buffers can be freed."""
+        self.inputs = None
+
+    @property
+    def released(self):
+        return self.inputs is None
+
+
+# ---------------------------------------------------------------------------------------
+# The backward pass
+# ---------------------------------------------------------------------------------------
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
+         allow_unused=False):
+    """Return d(sum of outputs . grad_outputs)/d(input) for each input, as a tuple.
+
+    Unlike ``Tensor.backward`` this does not touch ``.grad``. With ``create_graph=True``
+    the returned gradients are part of a graph and can be differentiated again::
+
+        x = minigan.tensor([3.0], requires_grad=True)
+        (dy,) = minigan.grad(x ** 3, x, create_graph=True)   # 3 x^2 = 27
+        (d2y,) = minigan.grad(dy, x)                          # 6 x   = 18
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that ``outputs`` depend on.
+        grad_outputs: dL/d(output) for each output (None for one-element outputs).
+        create_graph: record the backward pass so the result is differentiable.
+        retain_graph: keep the graph for another backward (default: ``create_graph``).
+        allow_unused: return None for an input the outputs do not depend on,
+            instead of raising.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if retain_graph is None:
+        retain_graph = create_graph
+    for i, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {tensor.shape}) does not require grad")
+    found = _backpropagate(outputs, list(grad_outputs), retain_graph, create_graph,
+                           targets=inputs, caller="grad")
+    results = []
+    for i, tensor in enumerate(inputs):
+        gradient = found.get(id(tensor))
+        if gradient is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {tensor.shape}) was not used to compute "
+                               f"the outputs; pass allow_unused=True to get None for it")
+        results.append(gradient)
+    return tuple(results)
+
+
+def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, caller):
+    """The engine behind ``backward`` and ``grad``.
+
+    Nodes are processed in decreasing *generation* (distance from the leaves), so a
+    tensor's gradient is complete, summed over all its consumers, before its creator
+    runs. A heap replaces recursion: deep graphs cannot overflow the stack.
+
+    ``targets`` is None for ``backward`` (gradients accumulate into leaves' ``.grad``),
+    or the tensors whose gradients ``grad`` returns.
+    """
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"{caller}: got {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    pending = {}   # id(tensor) -> gradient Tensor accumulated so far
+    keep = {}      # id(tensor) -> tensor, keeping every tensor in `pending` alive
+    heap, order = [], itertools.count()
+    target_ids = None if targets is None else {id(t) for t in targets}
+    needed = None if targets is None else _nodes_leading_to(outputs, target_ids)
+
+    def leads_to_target(tensor):
+        return needed is None or id(tensor) in target_ids or id(tensor.creator) in needed
+
+    def accumulate(tensor, gradient):
+        key = id(tensor)
+        if key in pending:
+            pending[key] = pending[key] + gradient
+            return
+        pending[key], keep[key] = gradient, tensor
+        creator = tensor.creator
+        if creator is None or (needed is not None and id(creator) not in needed):
+            return
+        if creator.released:
+            raise RuntimeError(
+                f"{caller}: trying to go backward through the graph a second time, but its "
+                f"buffers were freed by the first backward. Pass retain_graph=True to the "
+                f"first backward (or grad) to keep them.")
+        heapq.heappush(heap, (-tensor.generation, next(order), tensor))
+
+    with _grad_mode(create_graph):
+        for output, gradient in zip(outputs, grad_outputs):
+            if not output.requires_grad:
+                raise RuntimeError(
+                    f"{caller}: the output (shape {output.shape}) does not require grad: no input "
+                    f"had requires_grad=True, or it was computed under no_grad()")
+            accumulate(output, _initial_gradient(output, gradient, caller))
+
+        while heap:
+            _, _, tensor = heapq.heappop(heap)
+            node = tensor.creator
+            is_target = target_ids is not None and id(tensor) in target_ids
+            gradient = pending[id(tensor)] if is_target else pending.pop(id(tensor))
+            if not is_target:
+                del keep[id(tensor)]
+            saved_mask = node.needs_input_grad
+            node.needs_input_grad = tuple(flag and leads_to_target(x)
+                                          for flag, x in zip(saved_mask, node.inputs))
+            try:
+                input_grads = node.backward(gradient)
+            finally:
+                node.needs_input_grad, wanted = saved_mask, node.needs_input_grad
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for x, flag, gx in zip(node.inputs, wanted, input_grads):
+                if not flag or gx is None:
+                    continue
+                if gx.shape != x.shape:
+                    raise RuntimeError(f"{node.name()}.backward returned a gradient of shape "
+                                       f"{gx.shape} for an input of shape {x.shape} (a minigan bug)")
+                accumulate(x, gx)
+            if not retain_graph:
+                node.release()
+
+        if targets is not None:
+            return {key: pending[key] for key in target_ids if key in pending}
+        for key, gradient in pending.items():
+            leaf = keep[key]
+            if leaf.creator is None and leaf.requires_grad:
+                if not create_graph:
+                    gradient = gradient.detach()
+                leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
+    return None
+
+
+def _initial_gradient(output, gradient, caller):
+    if gradient is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{caller}: the gradient can be implied only for a one-element output, but this "
+                f"output has shape {output.shape}; pass gradient= (a tensor of that shape), "
+                f"or reduce the output first, e.g. output.sum()")
+        return Tensor(backend.array_module(output.data).ones_like(output.data))
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(backend.array_module(output.data).asarray(gradient, dtype=output.dtype))
+    if gradient.shape != output.shape:
+        raise RuntimeError(f"{caller}: gradient has shape {gradient.shape} but the output has "
+                           f"shape {output.shape}; they must match")
+    return gradient
+
+
+def _nodes_leading_to(outputs, target_ids):
+    """The ids of the Functions on some path from ``outputs`` back to a target tensor.
+
+    ``grad`` only needs those; skipping the rest avoids computing (and, with
+    ``create_graph``, recording) gradients for parameters nobody asked about.
+    """
+    nodes, stack, seen = [], [t.creator for t in outputs if t.creator is not None], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        if node.released:
+            continue
+        stack.extend(x.creator for x in node.inputs if x.creator is not None)
+    needed = set()
+    for node in sorted(nodes, key=lambda n: n.generation):   # leaves first
+        if node.released:
+            needed.add(id(node))   # let the engine raise its clear error
+            continue
+        if any(id(x) in target_ids or id(x.creator) in needed for x in node.inputs):
+            needed.add(id(node))
+    return needed
+
+
+# The operations need Tensor and Function, defined above; Tensor's operators need them.
+from minigan import ops  # noqa: E402

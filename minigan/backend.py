@@ -1,0 +1,114 @@
+"""The one place that knows whether arrays live on the CPU (NumPy) or a GPU (CuPy).
+
+Everything else in minigan is written once, against an *array module* ``xp``:
+``numpy`` on the CPU, ``cupy`` on CUDA. The two share an API, so a kernel that
+calls ``xp.tensordot`` or slices an array runs on either. The handful of things
+that genuinely differ between the two libraries live here and nowhere else:
+
+* which module is current (:func:`set_device`, ``MINIGAN_DEVICE``),
+* the random generator (:func:`manual_seed`, :func:`rng`),
+* moving data to and from the host (:func:`asarray`, :func:`to_numpy`),
+* scatter-add, which NumPy spells ``np.add.at`` and CuPy ``cupyx.scatter_add``.
+"""
+import os
+
+import numpy
+
+_DEVICES = ("cpu", "cuda")
+_state = {"device": "cpu", "xp": numpy, "seed": None, "rngs": {}}
+
+
+def cuda_unavailable_reason():
+    """Why CUDA cannot be used here, as one sentence, or None when it can."""
+    try:
+        import cupy
+    except ImportError as error:
+        return f"CuPy is not installed ({error}); install minigan[cuda12] or minigan[cuda13]"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # CuPy raises its own runtime errors without a driver
+        return f"CuPy found no usable CUDA driver ({type(error).__name__}: {error})"
+    if count == 0:
+        return "CuPy is installed but no CUDA device is visible"
+    return None
+
+
+def set_device(name):
+    """Make ``name`` ('cpu' or 'cuda') the device on which new tensors are created."""
+    if name not in _DEVICES:
+        raise ValueError(f"set_device: unknown device {name!r}; expected one of {_DEVICES}")
+    if name == "cuda":
+        reason = cuda_unavailable_reason()
+        if reason is not None:
+            raise RuntimeError(f"set_device('cuda'): {reason}")
+        import cupy
+        module = cupy
+    else:
+        module = numpy
+    _state["device"], _state["xp"] = name, module
+
+
+def get_device():
+    """The current device name: 'cpu' or 'cuda'."""
+    return _state["device"]
+
+
+def get_array_module():
+    """The array module of the current device: ``numpy`` or ``cupy``."""
+    return _state["xp"]
+
+
+def array_module(array):
+    """The array module that owns ``array`` (so results stay on the array's device)."""
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+        return cupy
+    return numpy
+
+
+def asarray(data, dtype=None):
+    """``data`` as an array on the current device (a copy only when needed)."""
+    xp = _state["xp"]
+    if xp is numpy and type(data).__module__.startswith("cupy"):
+        return data.get() if dtype is None else data.get().astype(dtype, copy=False)
+    return xp.asarray(data, dtype=dtype)
+
+
+def to_numpy(array):
+    """A NumPy copy (or view) of ``array``, wherever it lives."""
+    if type(array).__module__.startswith("cupy"):
+        return array.get()
+    return numpy.asarray(array)
+
+
+def scatter_add(target, index, values):
+    """``target[index] += values`` where repeated indices each add (unlike plain ``+=``)."""
+    if type(target).__module__.startswith("cupy"):
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    else:
+        numpy.add.at(target, index, values)
+
+
+def manual_seed(seed):
+    """Seed every generator minigan draws from, on every device, so runs reproduce."""
+    _state["seed"] = int(seed)
+    _state["rngs"] = {}
+
+
+def rng():
+    """The random generator of the current device (``numpy.random.Generator`` or CuPy's).
+
+    Both offer ``standard_normal(size, dtype)``, ``random(size, dtype)`` and
+    ``integers(low, high, size)``; minigan draws only through those.
+    """
+    device = _state["device"]
+    if device not in _state["rngs"]:
+        seed = _state["seed"]
+        _state["rngs"][device] = _state["xp"].random.default_rng(seed)
+    return _state["rngs"][device]
+
+
+def set_device_from_environment():
+    """Apply ``MINIGAN_DEVICE`` (default 'cpu'); called once when minigan is imported."""
+    set_device(os.environ.get("MINIGAN_DEVICE", "cpu").strip().lower() or "cpu")

@@ -1,0 +1,358 @@
+"""Elementwise operations: arithmetic, exp/log, and the activation functions.
+
+For y = f(a, b) applied element by element, the chain rule gives
+dL/da = dL/dy * df/da. When an operand was broadcast (a bias of shape (C,)
+added to (N, C)), its gradient is summed back to its own shape with ``sum_to``.
+"""
+import numpy
+
+from minigan.autograd import Function, Tensor
+from minigan.backend import array_module
+from minigan.ops.shape import sum_to
+
+_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def as_tensor(value, like):
+    """Wrap a number or array as a constant Tensor with the dtype and device of ``like``.
+
+    Using ``like``'s dtype keeps float32 computations in float32: a NumPy float64
+    scalar would otherwise silently promote the result.
+    """
+    if isinstance(value, Tensor):
+        return value
+    dtype = like.dtype if like.dtype in _FLOATS else None
+    return Tensor(array_module(like.data).asarray(value, dtype=dtype))
+
+
+def _operands(name, a, b):
+    """Both operands as Tensors, refusing to mix float32 with float64 silently."""
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, b)
+    elif not isinstance(b, Tensor):
+        b = as_tensor(b, a)
+    elif a.dtype != b.dtype and a.dtype in _FLOATS and b.dtype in _FLOATS:
+        raise TypeError(f"{name}: dtype mismatch, {a.dtype} and {b.dtype}; convert one "
+                        f"operand with .float() or .double() first")
+    return a, b
+
+
+def _mask(array, dtype):
+    """A constant (gradient-free) Tensor from a piecewise-constant array such as x > 0."""
+    return Tensor(array.astype(dtype, copy=False))
+
+
+# --- arithmetic --------------------------------------------------------------------------
+class Add(Function):
+    """y = a + b."""
+
+    def forward(self, xp, a, b):
+        return a + b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        return sum_to(grad, a.shape), sum_to(grad, b.shape)
+
+
+class Sub(Function):
+    """y = a - b."""
+
+    def forward(self, xp, a, b):
+        return a - b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        return sum_to(grad, a.shape), sum_to(-grad, b.shape)
+
+
+class Mul(Function):
+    """y = a * b; dy/da = b and dy/db = a."""
+
+    def forward(self, xp, a, b):
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        grad_a = sum_to(grad * b, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(grad * a, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Div(Function):
+    """y = a / b; dy/da = 1 / b and dy/db = -a / b^2."""
+
+    def forward(self, xp, a, b):
+        return a / b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        grad_a = sum_to(grad / b, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(-grad * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """y = -x."""
+
+    def forward(self, xp, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class Pow(Function):
+    """y = x ** p for a constant number p; dy/dx = p x^(p-1)."""
+
+    def forward(self, xp, x):
+        return x ** self.exponent
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        p = self.exponent
+        if p == 2:
+            return grad * (2 * x)
+        return grad * (p * x ** (p - 1))
+
+
+class Exp(Function):
+    """y = e^x; dy/dx = y."""
+
+    def forward(self, xp, x):
+        return xp.exp(x)
+
+    def backward(self, grad):
+        return grad * self.output
+
+
+class Log(Function):
+    """y = ln x; dy/dx = 1 / x."""
+
+    def forward(self, xp, x):
+        return xp.log(x)
+
+    def backward(self, grad):
+        return grad / self.inputs[0]
+
+
+class Sqrt(Function):
+    """y = sqrt(x); dy/dx = 1 / (2 y)."""
+
+    def forward(self, xp, x):
+        return xp.sqrt(x)
+
+    def backward(self, grad):
+        return grad / (2 * self.output)
+
+
+class Abs(Function):
+    """y = |x|; dy/dx = sign(x) (0 at 0, as in PyTorch)."""
+
+    def forward(self, xp, x):
+        self.sign = xp.sign(x)
+        return xp.abs(x)
+
+    def backward(self, grad):
+        return grad * _mask(self.sign, grad.dtype)
+
+
+class Clip(Function):
+    """y = min(max(x, low), high); dy/dx = 1 inside [low, high], 0 outside."""
+
+    def forward(self, xp, x):
+        self.inside = xp.ones(x.shape, dtype=bool)
+        if self.low is not None:
+            self.inside &= x >= self.low
+        if self.high is not None:
+            self.inside &= x <= self.high
+        return xp.clip(x, self.low, self.high)
+
+    def backward(self, grad):
+        return grad * _mask(self.inside, grad.dtype)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise; the gradient goes to a where a >= b, else to b."""
+
+    def forward(self, xp, a, b):
+        self.a_wins = a >= b
+        return xp.maximum(a, b)
+
+    def backward(self, grad):
+        a, b = self.inputs
+        wins = _mask(self.a_wins, grad.dtype)
+        grad_a = sum_to(grad * wins, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(grad * (1 - wins), b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+# --- activations -------------------------------------------------------------------------
+class Tanh(Function):
+    """y = tanh x; dy/dx = 1 - y^2."""
+
+    def forward(self, xp, x):
+        return xp.tanh(x)
+
+    def backward(self, grad):
+        y = self.output
+        return grad * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x); dy/dx = y (1 - y).
+
+    Computed as e^x / (1 + e^x) for negative x so that e^-x never overflows.
+    """
+
+    def forward(self, xp, x):
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        y = self.output
+        return grad * (y * (1 - y))
+
+
+class Softplus(Function):
+    """y = ln(1 + e^x); dy/dx = sigmoid(x).
+
+    Computed as max(x, 0) + ln(1 + e^-|x|), exact and finite for any x
+    (ln(1 + e^10000) would overflow written naively).
+    """
+
+    def forward(self, xp, x):
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, grad):
+        return grad * sigmoid(self.inputs[0])
+
+
+class Relu(Function):
+    """y = max(x, 0); dy/dx = 1 where x > 0, else 0."""
+
+    def forward(self, xp, x):
+        self.positive = x > 0
+        return xp.maximum(x, 0)
+
+    def backward(self, grad):
+        return grad * _mask(self.positive, grad.dtype)
+
+
+class LeakyRelu(Function):
+    """y = x for x > 0, s x otherwise; dy/dx = 1 or s.
+
+    For 0 <= s <= 1 this is max(x, s x), which is faster than a ``where``.
+    """
+
+    def forward(self, xp, x):
+        s = self.negative_slope
+        self.slope = xp.where(x > 0, 1, s).astype(x.dtype)
+        if 0 <= s <= 1:
+            return xp.maximum(x, s * x)
+        return x * self.slope
+
+    def backward(self, grad):
+        return grad * Tensor(self.slope)
+
+
+# --- the functions users call --------------------------------------------------------------
+def add(a, b):
+    """a + b with broadcasting."""
+    return Add.apply(*_operands("add", a, b))
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    return Sub.apply(*_operands("sub", a, b))
+
+
+def mul(a, b):
+    """a * b elementwise with broadcasting."""
+    return Mul.apply(*_operands("mul", a, b))
+
+
+def div(a, b):
+    """a / b elementwise with broadcasting."""
+    return Div.apply(*_operands("div", a, b))
+
+
+def neg(x):
+    """-x."""
+    return Neg.apply(x)
+
+
+def pow(x, exponent):
+    """x ** exponent for a constant number ``exponent``; c ** x when x is the exponent."""
+    if isinstance(exponent, Tensor):
+        base = x
+        if isinstance(base, Tensor):
+            raise TypeError("pow: a tensor exponent needs a constant base (c ** x); "
+                            "for x ** y with both tensors use exp(y * log(x))")
+        return exp(exponent * float(numpy.log(base)))
+    return Pow.apply(x, exponent=exponent)
+
+
+def exp(x):
+    """e ** x."""
+    return Exp.apply(x)
+
+
+def log(x):
+    """The natural logarithm."""
+    return Log.apply(x)
+
+
+def sqrt(x):
+    """The square root."""
+    return Sqrt.apply(x)
+
+
+def abs(x):
+    """|x|."""
+    return Abs.apply(x)
+
+
+def clip(x, min=None, max=None):
+    """Limit x to [min, max] (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply(x, low=min, high=max)
+
+
+clamp = clip
+
+
+def maximum(a, b):
+    """The elementwise maximum of a and b."""
+    return Maximum.apply(*_operands("maximum", a, b))
+
+
+def minimum(a, b):
+    """The elementwise minimum of a and b: -max(-a, -b)."""
+    a, b = _operands("minimum", a, b)
+    return -maximum(-a, -b)
+
+
+def tanh(x):
+    """The hyperbolic tangent, a squashing to (-1, 1)."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    """The logistic function 1 / (1 + e^-x), a squashing to (0, 1)."""
+    return Sigmoid.apply(x)
+
+
+def softplus(x):
+    """ln(1 + e^x), a smooth ReLU; stable for any x."""
+    return Softplus.apply(x)
+
+
+def relu(x):
+    """max(x, 0)."""
+    return Relu.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise."""
+    return LeakyRelu.apply(x, negative_slope=float(negative_slope))
