@@ -1,0 +1,230 @@
+"""The kernels of a GAN, with PyTorch's names, signatures and weight layouts.
+
+Everything here is either a primitive from ``minigan.ops`` (conv2d has its own
+Functions) or a composition of primitives. Compositions need no hand-written
+backward: their gradient, and the gradient of that gradient, follow from the
+pieces. That is why batch norm and the losses below are exact to any order.
+"""
+import numpy
+
+from minigan import backend
+from minigan.autograd import Tensor, no_grad
+from minigan.ops import conv as conv_ops
+from minigan.ops import (leaky_relu, matmul, mean, relu, reshape, sigmoid, softplus, sqrt,
+                         tanh)
+from minigan.ops.elementwise import as_tensor
+
+__all__ = ["linear", "conv2d", "conv_transpose2d", "batch_norm", "relu", "leaky_relu", "tanh",
+           "sigmoid", "softplus", "dropout", "binary_cross_entropy_with_logits",
+           "binary_cross_entropy", "mse_loss"]
+
+
+def _pair(value, name, op):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or any(int(v) != v for v in pair):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def _expect_4d(op, x, what="input"):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected {what} of shape (N, C, H, W), got shape {x.shape}")
+
+
+def linear(x, weight, bias=None):
+    """y = x W^T + b.
+
+    Shapes: x (..., in), weight (out, in), bias (out,) -> y (..., out).
+    """
+    if weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but "
+                         f"weight of shape {weight.shape} (out, in) expects "
+                         f"{weight.shape[1] if weight.ndim == 2 else 'a 2-D weight'}")
+    y = matmul(x, weight.T)
+    return y if bias is None else y + bias
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D cross-correlation, computed by im2col and one matrix product.
+
+        y[n, o, a, b] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * xpad[n, c, s a + i, s b + j]
+
+    Shapes: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) -> y (N, O, Ho, Wo) with
+    Ho = (H + 2 padding - kh) // stride + 1 (likewise Wo). See ``minigan.ops.conv``.
+
+    >>> conv2d(x, weight, stride=2, padding=1).shape   # x (64, 1, 28, 28), weight (64, 1, 4, 4)
+    (64, 64, 14, 14)
+    """
+    stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
+    _expect_4d("conv2d", x)
+    _expect_4d("conv2d", weight, "weight")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels, but weight "
+                         f"of shape {weight.shape} (out, in, kh, kw) expects {weight.shape[1]}")
+    padded = tuple(n + 2 * p for n, p in zip(x.shape[2:], padding))
+    if any(k > n for k, n in zip(weight.shape[2:], padded)):
+        raise ValueError(f"conv2d: kernel {weight.shape[2]}x{weight.shape[3]} is larger than the "
+                         f"padded input {padded[0]}x{padded[1]} (input {x.shape[2]}x{x.shape[3]} "
+                         f"with padding {padding})")
+    y = conv_ops.conv2d(x, weight, stride, padding)
+    return y if bias is None else y + reshape(bias, (1, -1, 1, 1))
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
+    """The transposed convolution: the adjoint of conv2d with the same weight.
+
+    For every x and y of matching shapes, <conv2d(x, W), y> = <x, conv_transpose2d(y, W)>.
+    Each input pixel scatters weight[c_in, :, :, :] times its value into a kh x kw
+    patch of the output, patches s pixels apart, summed where they overlap.
+
+    Shapes: x (N, C_in, H, W), weight (C_in, C_out, kh, kw) (PyTorch's layout),
+    bias (C_out,) -> y (N, C_out, Ho, Wo) with
+    Ho = (H - 1) stride - 2 padding + kh + output_padding (likewise Wo).
+
+    >>> conv_transpose2d(z, weight).shape   # z (64, 100, 1, 1), weight (100, 256, 7, 7)
+    (64, 256, 7, 7)
+    """
+    op = "conv_transpose2d"
+    stride, padding = _pair(stride, "stride", op), _pair(padding, "padding", op)
+    output_padding = _pair(output_padding, "output_padding", op)
+    _expect_4d(op, x)
+    _expect_4d(op, weight, "weight")
+    if x.shape[1] != weight.shape[0]:
+        raise ValueError(f"{op}: input of shape {x.shape} has {x.shape[1]} channels, but weight "
+                         f"of shape {weight.shape} (in, out, kh, kw) expects {weight.shape[0]}")
+    if any(not 0 <= q < s for q, s in zip(output_padding, stride)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than the "
+                         f"stride {stride}")
+    out = tuple((n - 1) * s - 2 * p + k + q for n, s, p, k, q
+                in zip(x.shape[2:], stride, padding, weight.shape[2:], output_padding))
+    if any(n <= 0 for n in out):
+        raise ValueError(f"{op}: the output would be {out[0]}x{out[1]} for input {x.shape} "
+                         f"with kernel {weight.shape[2:]} and padding {padding}")
+    y = conv_ops.conv_transpose2d(x, weight, stride, padding, output_padding)
+    return y if bias is None else y + reshape(bias, (1, -1, 1, 1))
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over the batch (and spatial) axes, per channel c:
+
+        y = (x - mu_c) / sqrt(sigma2_c + eps) * weight[c] + bias[c]
+
+    In training, mu_c and sigma2_c are the mean and (biased) variance of the batch,
+    and the running statistics are updated in place:
+
+        running_mean <- (1 - momentum) running_mean + momentum mu_c
+        running_var  <- (1 - momentum) running_var  + momentum sigma2_c m / (m - 1)
+
+    with m the number of values per channel (the unbiased variance, as in PyTorch).
+    In evaluation, the running statistics replace mu_c and sigma2_c.
+
+    Shapes: x (N, C) or (N, C, H, W); running_mean, running_var, weight, bias (C,).
+    The batch statistics are built from differentiable ops, so gradients flow
+    through them (to any order).
+    """
+    if x.ndim not in (2, 4):
+        raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, H, W), "
+                         f"got shape {x.shape}")
+    channels = x.shape[1]
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    stat_shape = (1, channels) + (1,) * (x.ndim - 2)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"batch_norm: {name} has shape {t.shape} but the input {x.shape} "
+                             f"has {channels} channels")
+    if training:
+        count = x.size // channels
+        if count < 2:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {x.shape}")
+        batch_mean = mean(x, axes, keepdims=True)
+        centred = x - batch_mean
+        batch_var = mean(centred * centred, axes, keepdims=True)
+        if running_mean is not None:
+            with no_grad():
+                running_mean.data *= 1 - momentum
+                running_mean.data += momentum * batch_mean.data.reshape(channels)
+                running_var.data *= 1 - momentum
+                running_var.data += (momentum * count / (count - 1)) * batch_var.data.reshape(channels)
+        x_hat = centred / sqrt(batch_var + eps)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+        x_hat = (x - reshape(running_mean, stat_shape)) / sqrt(reshape(running_var, stat_shape) + eps)
+    if weight is not None:
+        x_hat = x_hat * reshape(weight, stat_shape)
+    if bias is not None:
+        x_hat = x_hat + reshape(bias, stat_shape)
+    return x_hat
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p).
+
+    The scaling keeps E[y] = x, so nothing changes between training and evaluation
+    (where dropout is the identity).
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0:
+        return x
+    xp = backend.array_module(x.data)
+    keep = backend.rng().random(x.shape, dtype=numpy.float32) >= p
+    scale = xp.asarray(keep, dtype=x.dtype) * (1.0 / (1 - p))
+    return x * Tensor(scale)
+
+
+def _reduce(loss, reduction, op):
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _target(op, x, target):
+    if not isinstance(target, Tensor) and numpy.ndim(target) == 0:   # one label for all
+        target = backend.array_module(x.data).full(x.shape, target, dtype=x.dtype)
+    target = as_tensor(target, x)
+    if target.shape != x.shape:
+        raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape "
+                         f"{x.shape}")
+    return target
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """The cross-entropy between labels t and sigmoid(logits), computed from the logits:
+
+        loss = -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] = softplus(x) - t x
+
+    The right-hand side never forms sigmoid(x), so it stays finite and exact for
+    logits of +-1e4, where log(sigmoid(x)) would be log(0). Its gradient is
+    sigmoid(x) - t. ``target`` may be a number (every label the same) or a tensor.
+    """
+    target = _target("binary_cross_entropy_with_logits", logits, target)
+    return _reduce(softplus(logits) - target * logits, reduction, "binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy(probabilities, target, reduction="mean"):
+    """loss = -[t log p + (1 - t) log(1 - p)], for probabilities p (a sigmoid's output).
+
+    Each log is clamped at -100, as in PyTorch, so p = 0 or 1 gives a large but
+    finite loss. Prefer ``binary_cross_entropy_with_logits``: it is exact where
+    this one saturates.
+    """
+    from minigan.ops import clip, log
+    target = _target("binary_cross_entropy", probabilities, target)
+    log_p = clip(log(clip(probabilities, min=1e-44)), min=-100.0)
+    log_not_p = clip(log(clip(1 - probabilities, min=1e-44)), min=-100.0)
+    return _reduce(-(target * log_p + (1 - target) * log_not_p), reduction, "binary_cross_entropy")
+
+
+def mse_loss(input, target, reduction="mean"):
+    """The mean squared error: mean((input - target)^2)."""
+    target = _target("mse_loss", input, target)
+    difference = input - target
+    return _reduce(difference * difference, reduction, "mse_loss")

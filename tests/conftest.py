@@ -1,0 +1,54 @@
+"""Shared test setup: the device the suite runs on, and hypothesis settings.
+
+The whole suite runs unchanged on CuPy with ``MINIGAN_DEVICE=cuda``. Without a usable
+CUDA device such a run skips every test with the reason, instead of failing.
+"""
+import os
+
+import hypothesis
+import pytest
+
+_REQUESTED = os.environ.get("MINIGAN_DEVICE", "cpu").strip().lower() or "cpu"
+_CUDA_PROBLEM = None
+if _REQUESTED == "cuda":
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() == 0:
+            _CUDA_PROBLEM = "CuPy is installed but no CUDA device is visible"
+    except Exception as error:   # ImportError, or CuPy's runtime error without a driver
+        _CUDA_PROBLEM = f"CUDA is not usable here ({type(error).__name__}: {error})"
+    if _CUDA_PROBLEM:
+        os.environ["MINIGAN_DEVICE"] = "cpu"   # so importing minigan does not fail
+
+import minigan  # noqa: E402  (after the device check above)
+
+# Derandomized: the same examples on every run, so CI never flakes on a lucky draw.
+hypothesis.settings.register_profile("default", deadline=None, derandomize=True, max_examples=40,
+                                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.register_profile("thorough", deadline=None, max_examples=500)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if _CUDA_PROBLEM:
+        skip = pytest.mark.skip(reason=f"MINIGAN_DEVICE=cuda was requested but {_CUDA_PROBLEM}")
+        for item in items:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    return f"minigan device: {minigan.get_device()}" + (f" (skipping: {_CUDA_PROBLEM})"
+                                                        if _CUDA_PROBLEM else "")
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same random state, so failures reproduce."""
+    minigan.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def xp():
+    """The array module of the device the suite runs on (numpy or cupy)."""
+    return minigan.backend.get_array_module()
