@@ -23,6 +23,6 @@ cat = concatenate   # PyTorch's name
 backend.set_device_from_environment()
 
 from minigan import nn, optim  # noqa: E402  (they build on everything above)
-from minigan.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from minigan.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 
 __version__ = "0.1.0"

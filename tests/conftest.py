@@ -29,6 +29,13 @@ hypothesis.settings.register_profile("thorough", deadline=None, max_examples=500
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--solutions", choices=["reference", "mine"], default="reference",
+        help="whose exercise solutions the tests in tests/exercises check: minigan's own "
+             "(reference, what CI runs) or yours in chapters/*/exercises.py (mine)")
+
+
 def pytest_collection_modifyitems(config, items):
     if _CUDA_PROBLEM:
         skip = pytest.mark.skip(reason=f"MINIGAN_DEVICE=cuda was requested but {_CUDA_PROBLEM}")
