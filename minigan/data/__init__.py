@@ -1,0 +1,1 @@
+"""Data: image datasets read from IDX files, and generated toy distributions."""

@@ -1,0 +1,1 @@
+"""GAN-specific pieces: losses, penalties and the theory they are checked against."""

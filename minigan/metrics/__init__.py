@@ -1,0 +1,1 @@
+"""Measuring generative models: each metric in its own module."""
