@@ -1,0 +1,223 @@
+"""The layers with weights (Linear, Conv2d, ConvTranspose2d), reshaping, Dropout, Sequential.
+
+Each layer is a ``Module`` that owns its Parameters (and buffers) and calls one
+function of ``minigan.nn.functional`` in ``forward``; the math lives there, the
+state lives here. Names, arguments, weight shapes and default initialisations
+are PyTorch's, so a PyTorch model definition reads the same in minigan.
+
+The default initialisation of Linear and the convolutions (PyTorch's) is
+
+    weight ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))   (kaiming_uniform_ with a = sqrt(5))
+    bias   ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+
+with fan_in read from the weight's shape by :func:`minigan.nn.init.fan_in_and_fan_out`.
+"""
+import collections
+import math
+
+from minigan.creation import zeros
+from minigan.nn import functional as F
+from minigan.nn import init
+from minigan.nn.module import Module, Parameter
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _default_init(weight, bias):
+    """PyTorch's default for Linear, Conv2d and ConvTranspose2d (see the module docstring)."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init.fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+# --- layers with weights -------------------------------------------------------------------
+class Linear(Module):
+    """y = x W^T + b.
+
+    Shapes: x (..., in_features) -> y (..., out_features);
+    weight (out_features, in_features), bias (out_features,).
+
+    >>> Linear(100, 50)(minigan.randn(8, 100)).shape
+    (8, 50)
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(zeros(out_features, in_features))
+        self.bias = Parameter(zeros(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _default_init(self.weight, self.bias)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class _Conv(Module):
+    """What Conv2d and ConvTranspose2d share: settings, weight, bias, init and repr."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
+                 bias, weight_shape):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.weight = Parameter(zeros(*weight_shape, *self.kernel_size))
+        self.bias = Parameter(zeros(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _default_init(self.weight, self.bias)
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.output_padding != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv2d(_Conv):
+    """2-D convolution (cross-correlation), as in PyTorch.
+
+    Shapes: x (N, in_channels, H, W) -> y (N, out_channels, Ho, Wo) with
+    Ho = (H + 2 padding - kh) // stride + 1; weight (out_channels, in_channels, kh, kw).
+
+    >>> Conv2d(1, 64, 4, stride=2, padding=1)(minigan.randn(8, 1, 28, 28)).shape
+    (8, 64, 14, 14)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0, bias,
+                         weight_shape=(out_channels, in_channels))
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+
+class ConvTranspose2d(_Conv):
+    """The transposed convolution that DCGAN's generator uses to upsample.
+
+    Shapes: x (N, in_channels, H, W) -> y (N, out_channels, Ho, Wo) with
+    Ho = (H - 1) stride - 2 padding + kh + output_padding;
+    weight (in_channels, out_channels, kh, kw) (note: in before out, as in PyTorch).
+
+    >>> ConvTranspose2d(100, 256, 7)(minigan.randn(8, 100, 1, 1)).shape
+    (8, 256, 7, 7)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
+                         bias, weight_shape=(in_channels, out_channels))
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding)
+
+
+# --- reshaping and regularisation ----------------------------------------------------------
+class Flatten(Module):
+    """Merge the dimensions start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size``; Unflatten(1, (C, H, W)) undoes Flatten."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        dim = self.dim % x.ndim
+        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability p and scale the rest by 1/(1-p);
+    in evaluation, the identity."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, training=self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+# --- containers ------------------------------------------------------------------------------
+class Sequential(Module):
+    """Modules applied one after another: Sequential(a, b, c)(x) == c(b(a(x))).
+
+    The children are named '0', '1', ... (or by the keys of an OrderedDict), so
+    parameters are named '0.weight', '0.bias', ... as in PyTorch.
+
+    >>> netD = Sequential(Linear(784, 256), LeakyReLU(0.2), Linear(256, 1))
+    >>> [name for name, _ in netD.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], collections.OrderedDict):
+            named = modules[0].items()
+        else:
+            named = ((str(i), module) for i, module in enumerate(modules))
+        for name, module in named:
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: item {name} is a {type(module).__name__}, "
+                                f"not a Module")
+            setattr(self, name, module)
+
+    def forward(self, x):
+        for module in self.children():
+            x = module(x)
+        return x
+
+    def append(self, module):
+        """Add ``module`` at the end; returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def __len__(self):
+        return sum(1 for _ in self.children())
+
+    def __iter__(self):
+        return self.children()
+
+    def __getitem__(self, index):
+        modules = list(self.children())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        return modules[index]
+
