@@ -1,1 +1,272 @@
-"""placeholder"""
+"""Optimizers: SGD, Adam and RMSprop, with PyTorch's update rules, defaults and state.
+
+An optimizer holds a list of parameters and, after ``loss.backward()`` has filled
+each ``p.grad``, moves every parameter a little way downhill with ``step()``::
+
+    opt = optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt.zero_grad()            # forget the previous gradients
+    loss.backward()            # p.grad = dL/dp
+    opt.step()                 # p <- p - (a step computed from p.grad)
+
+The update is arithmetic on the raw arrays (``p.data``, ``p.grad.data``), done in
+place with the parameter's own array module (numpy or cupy): it records no graph,
+so parameters stay leaves, and a float32 parameter stays float32 (hyperparameters
+are Python floats, which under NumPy's promotion rules never widen an array).
+
+Parameters may also be given as *groups*, each a dict with its own settings, as
+in PyTorch: ``SGD([{'params': a}, {'params': b, 'lr': 0.1}], lr=0.01)``.
+"""
+from minigan import backend
+from minigan.autograd import Tensor
+
+
+class Optimizer:
+    """What every optimizer shares: parameter groups, per-parameter state, zero_grad,
+    state_dict/load_state_dict, and the loop of ``step``.
+
+    A subclass defines ``update(p, g, state, group)``: move the array ``p`` in place
+    given its gradient array ``g``, its ``state`` dict (empty at the first step) and
+    the settings of its ``group``.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self.state = {}   # Parameter -> dict of step count and moment arrays
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list "
+                             f"(did the model's parameters() generator run out already?)")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        """Add a group ``{'params': [...], setting: value}``; unset settings take the defaults."""
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameter {i} is a "
+                                f"{type(p).__name__}, not a Tensor")
+            if not (p.is_leaf and p.requires_grad):
+                raise ValueError(f"{type(self).__name__}: parameter {i} (shape {p.shape}) must be "
+                                 f"a leaf tensor with requires_grad=True")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: parameter {i} (shape {p.shape}) "
+                                 f"appears in more than one place")
+            seen.add(id(p))
+        self.param_groups.append({**self.defaults, **group, "params": params})
+
+    def zero_grad(self):
+        """Forget every parameter's gradient (set ``.grad`` to None), before the next backward."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self):
+        """Update every parameter that has a gradient, in place, recording no graph."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self.update(p.data, p.grad.data, self.state.setdefault(p, {}), group)
+
+    def update(self, p, g, state, group):
+        raise NotImplementedError
+
+    # --- saving and resuming -------------------------------------------------------------
+    def state_dict(self):
+        """The settings and state, as host NumPy copies, with parameters numbered in order.
+
+        ``{'state': {index: {'step': int, name: ndarray, ...}},
+           'param_groups': [{'lr': ..., ..., 'params': [index, ...]}]}``,
+        the layout of PyTorch's optimizer state_dict.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            numbers = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append({**{k: v for k, v in group.items() if k != "params"},
+                           "params": numbers})
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if self.state.get(p):
+                    state[index[id(p)]] = {
+                        key: value if key == "step" else backend.to_numpy(value).copy()
+                        for key, value in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore settings and state saved by ``state_dict`` into this optimizer.
+
+        The optimizer must have been built over parameters of the same shapes, in
+        the same groups and order. Arrays are copied onto each parameter's device.
+        """
+        name = type(self).__name__
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state has {len(saved_groups)} "
+                             f"parameter groups, this optimizer has {len(self.param_groups)}")
+        by_index = {}
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: group {i} has {len(saved['params'])} "
+                                 f"parameters in the state, {len(group['params'])} here")
+            by_index.update(zip(saved["params"], group["params"]))
+        new_state = {}
+        for number, saved in state_dict["state"].items():
+            p = by_index[int(number)]
+            xp = backend.array_module(p.data)
+            entry = {}
+            for key, value in saved.items():
+                if key == "step":   # int() also accepts a 0-d array read back by numpy.load
+                    entry[key] = int(value)
+                    continue
+                value = backend.to_numpy(value)
+                if tuple(value.shape) != p.shape:
+                    raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter "
+                                     f"{number} has shape {tuple(value.shape)}, the "
+                                     f"parameter has shape {p.shape}")
+                entry[key] = xp.array(value, dtype=p.dtype)   # a copy, on p's device
+            new_state[p] = entry
+        for saved, group in zip(saved_groups, self.param_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {value}" for key, value in group.items() if key != "params"]
+        return "\n".join(lines) + "\n)"
+
+
+def _check(condition, message):
+    if not condition:
+        raise ValueError(message)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum, as PyTorch computes it:
+
+        g <- g + weight_decay * p
+        b <- g                              at the first step (momentum > 0)
+        b <- momentum * b + (1 - dampening) * g   afterwards
+        g <- g + momentum * b   (nesterov)   or   g <- b   (plain momentum)
+        p <- p - lr * g
+
+    With momentum = 0 this is plain p <- p - lr * g.
+    """
+
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        _check(lr >= 0, f"SGD: lr must be >= 0, got {lr}")
+        _check(momentum >= 0, f"SGD: momentum must be >= 0, got {momentum}")
+        _check(weight_decay >= 0, f"SGD: weight_decay must be >= 0, got {weight_decay}")
+        _check(not nesterov or (momentum > 0 and dampening == 0),
+               "SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def update(self, p, g, state, group):
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        decay = float(group["weight_decay"])
+        if decay:
+            g = g + decay * p
+        if momentum:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = g.copy()
+            else:
+                b = state["momentum_buffer"]
+                b *= momentum
+                b += (1 - float(group["dampening"])) * g
+            b = state["momentum_buffer"]
+            g = g + momentum * b if group["nesterov"] else b
+        p -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias correction, as PyTorch computes it. At step t = 1, 2, ...:
+
+        g <- g + weight_decay * p
+        m <- b1 m + (1 - b1) g                 (running mean of gradients, m starts at 0)
+        v <- b2 v + (1 - b2) g^2               (running mean of squared gradients)
+        m_hat = m / (1 - b1^t)                 (bias correction: m and v start at 0)
+        v_hat = v / (1 - b2^t)
+        p <- p - lr m_hat / (sqrt(v_hat) + eps)
+
+    The step of each coordinate is about lr in size whatever the scale of the loss:
+    m_hat / sqrt(v_hat) does not change when g is multiplied by a constant. DCGAN
+    uses lr = 2e-4, betas = (0.5, 0.999).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        _check(lr >= 0, f"Adam: lr must be >= 0, got {lr}")
+        _check(all(0 <= b < 1 for b in betas), f"Adam: betas must be in [0, 1), got {betas}")
+        _check(eps >= 0, f"Adam: eps must be >= 0, got {eps}")
+        _check(weight_decay >= 0, f"Adam: weight_decay must be >= 0, got {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
+
+    def update(self, p, g, state, group):
+        xp = backend.array_module(p)
+        lr, eps, decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        b1, b2 = (float(b) for b in group["betas"])
+        if not state:
+            state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))
+        if decay:
+            g = g + decay * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        state["step"] += 1
+        t = state["step"]
+        m_hat = m / (1 - b1 ** t)
+        v_hat = v / (1 - b2 ** t)
+        p -= lr * m_hat / (xp.sqrt(v_hat) + eps)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton, 2012), as PyTorch computes it (WGAN trains with it, lr = 5e-5):
+
+        g <- g + weight_decay * p
+        v <- alpha v + (1 - alpha) g^2          (running mean of squared gradients, from 0)
+        b <- momentum b + g / (sqrt(v) + eps)   and   p <- p - lr b      (momentum > 0)
+        p <- p - lr g / (sqrt(v) + eps)                                  (momentum = 0)
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0):
+        _check(lr >= 0, f"RMSprop: lr must be >= 0, got {lr}")
+        _check(0 <= alpha <= 1, f"RMSprop: alpha must be in [0, 1], got {alpha}")
+        _check(eps >= 0, f"RMSprop: eps must be >= 0, got {eps}")
+        _check(momentum >= 0, f"RMSprop: momentum must be >= 0, got {momentum}")
+        _check(weight_decay >= 0, f"RMSprop: weight_decay must be >= 0, got {weight_decay}")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum))
+
+    def update(self, p, g, state, group):
+        xp = backend.array_module(p)
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        decay, momentum = float(group["weight_decay"]), float(group["momentum"])
+        if not state:
+            state.update(step=0, square_avg=xp.zeros_like(p))
+            if momentum:
+                state["momentum_buffer"] = xp.zeros_like(p)
+        if decay:
+            g = g + decay * p
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * (g * g)
+        state["step"] += 1
+        scaled = g / (xp.sqrt(v) + eps)
+        if momentum:
+            b = state["momentum_buffer"]
+            b *= momentum
+            b += scaled
+            p -= lr * b
+        else:
+            p -= lr * scaled
