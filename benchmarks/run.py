@@ -1,0 +1,96 @@
+"""Time minigan against PyTorch on the 28x28 DCGAN: whole training steps, each layer, memory.
+
+    python benchmarks/run.py                       # batch 64 and 128, 2 threads, CPU
+    python benchmarks/run.py --quick               # a smoke run: few rounds
+    python benchmarks/run.py --batch 64 --rounds 50 --no-layers --json out.json
+    python benchmarks/run.py --device cuda         # CuPy against PyTorch CUDA (eager)
+
+Both frameworks run in this one process with the same number of threads, and are timed
+in *paired rounds*: each round times one minigan call and one PyTorch call back to back
+(the order alternating from round to round), so a slow spell of the machine hits both.
+A figure is the median over the rounds; the ratio is minigan's median over PyTorch's.
+Memory is measured in one child process per framework (see ``memory.py``).
+
+Without PyTorch the script times minigan alone and says that torch is missing.
+See README.md beside this file for what every figure means.
+"""
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Time minigan against PyTorch on the 28x28 DCGAN (steps, layers, memory).")
+    parser.add_argument("--batch", type=int, nargs="+", default=[64, 128],
+                        help="batch sizes (default: 64 128)")
+    parser.add_argument("--rounds", type=int, default=30,
+                        help="paired rounds per figure (default: 30)")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed calls of each side before the rounds (default: 3)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for NumPy's BLAS and for PyTorch (default: 2)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cpu: NumPy vs PyTorch CPU; cuda: CuPy vs PyTorch CUDA eager")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 5 rounds, 1 warm-up, 2 memory steps")
+    parser.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
+                        help="time each layer's forward+backward (default: on)")
+    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure peak memory in child processes (default: on)")
+    parser.add_argument("--memory-steps", type=int, default=5,
+                        help="measured steps in each memory child, after the warm-up")
+    parser.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
+                        help="check minigan's layers and losses against PyTorch first")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="time minigan alone even if PyTorch is installed")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.warmup, args.memory_steps = 5, 1, 2
+    if args.rounds < 1 or args.threads < 1 or args.warmup < 0 or args.memory_steps < 1:
+        parser.error("--rounds, --threads and --memory-steps must be >= 1, --warmup >= 0")
+    return args
+
+
+def configure_threads(threads):
+    """Fix the thread counts; must run before numpy (or torch) is first imported.
+
+    OpenBLAS's idle threads otherwise busy-wait after each call and steal the cores from
+    PyTorch's next operation (up to 1.6x slower); OPENBLAS_THREAD_TIMEOUT=16 puts them to
+    sleep after 2**16 cycles instead.
+    """
+    if "numpy" in sys.modules:
+        raise RuntimeError("configure_threads must run before numpy is imported")
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+
+
+def import_paths():
+    """benchmarks/ for the helper modules, the repository root for a minigan not installed."""
+    root = os.path.dirname(HERE)
+    for path in (HERE, root):
+        if path not in sys.path:
+            sys.path.insert(0 if path == HERE else 1, path)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--memory-child"]:
+        configure_threads(int(argv[4]))
+        import_paths()
+        import memory
+        memory.child_main(argv[1:])
+        return 0
+    args = parse_args(argv)
+    configure_threads(args.threads)
+    import_paths()
+    import bench
+    return bench.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
