@@ -33,6 +33,9 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}   # Parameter -> dict of step count and moment arrays
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors "
+                            f"(e.g. model.parameters() or [p]), got a single Tensor")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list "

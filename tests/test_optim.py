@@ -197,6 +197,8 @@ def test_bad_arguments_are_refused_with_a_reason():
     optim.SGD(params, lr=0.1)
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.SGD(params, lr=0.1)   # the generator is used up
+    with pytest.raises(TypeError, match="iterable of Tensors"):
+        optim.SGD(model.weight, lr=0.1)
     with pytest.raises(ValueError, match="leaf tensor with requires_grad=True"):
         optim.SGD([model.weight * 2], lr=0.1)
     with pytest.raises(ValueError, match="more than one place"):
