@@ -1,0 +1,46 @@
+"""``python -m minigan.data fetch NAME`` downloads a dataset; ``check`` says what is found."""
+import argparse
+import sys
+
+from minigan.data import sources
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m minigan.data",
+                                     description="Find, verify and fetch minigan's datasets.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="download a dataset into data/ (verified)")
+    fetch.add_argument("name", choices=sorted(sources.CATALOGUE))
+    fetch.add_argument("--folder", default=None, help="where to put it (default data/NAME)")
+    check = commands.add_parser("check", help="show where each file is found and verify it")
+    check.add_argument("name", nargs="?", choices=sorted(sources.CATALOGUE))
+    check.add_argument("--root", default=None)
+    args = parser.parse_args(argv)
+
+    if args.command == "fetch":
+        try:
+            written = sources.fetch(args.name, args.folder)
+        except sources.DataNotFoundError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(f"{args.name}: {len(written)} file(s) downloaded and verified" if written
+              else f"{args.name}: already present and verified")
+        return 0
+
+    status = 0
+    for name in [args.name] if args.name else sorted(sources.CATALOGUE):
+        for stem in sources.CATALOGUE[name]["files"]:
+            try:
+                path = sources.find_file(name, stem, args.root)
+                sources.verify(name, stem, path)
+                print(f"ok       {name}/{stem}: {path}")
+            except sources.DataNotFoundError:
+                print(f"missing  {name}/{stem}")
+            except Exception as error:
+                print(f"BAD      {name}/{stem}: {error}")
+                status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
