@@ -100,6 +100,13 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __bool__(self):
+        """The truth of a one-element tensor (as in PyTorch); ambiguous for more elements."""
+        if self.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.size} elements is "
+                               f"ambiguous; use .any() or .all() on .numpy(), or compare .item()")
+        return bool(self.data.reshape(()).item())
+
     def __repr__(self):
         flags = ", requires_grad=True" if self.requires_grad else ""
         body = numpy.array2string(self.numpy(), separator=", ", prefix="tensor(")
