@@ -488,3 +488,21 @@ def test_parameters_live_on_the_current_device(xp):
     model = small_dcgan_discriminator()
     for tensor in list(model.parameters()) + list(model.buffers()):
         assert minigan.backend.array_module(tensor.data) is xp
+
+
+def test_maxout_is_the_max_of_its_affine_pieces():
+    """Maxout(in, out, k) outputs, per unit, the largest of its k affine pieces, and its
+    gradient (through max) agrees with finite differences away from ties."""
+    layer = nn.Maxout(5, 3, 4)
+    x = minigan.randn(6, 5)
+    weight, bias = layer.linear.weight.numpy(), layer.linear.bias.numpy()
+    expected = (x.numpy() @ weight.T + bias).reshape(6, 3, 4).max(axis=2)
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-6, atol=1e-6)
+    x64 = minigan.tensor(np.random.default_rng(0).standard_normal((4, 5)), requires_grad=True)
+    w64 = minigan.tensor(weight.astype(np.float64), requires_grad=True)
+    b64 = minigan.tensor(bias.astype(np.float64), requires_grad=True)
+
+    def maxout(x, w, b):
+        return minigan.nn.functional.linear(x, w, b).reshape(4, 3, 4).max(axis=2)
+
+    assert minigan.gradcheck(maxout, [x64, w64, b64])

@@ -2,7 +2,7 @@
 
 * ``minigan.nn.Module``, ``minigan.nn.Parameter``: how a model owns its weights
   (``module.py``).
-* The layers: ``Linear``, ``Conv2d``, ``ConvTranspose2d``, ``Flatten``, ``Unflatten``,
+* The layers: ``Linear``, ``Maxout``, ``Conv2d``, ``ConvTranspose2d``, ``Flatten``, ``Unflatten``,
   ``Dropout``, ``Sequential`` (``layers.py``); ``BatchNorm1d``, ``BatchNorm2d``
   (``normalization.py``); ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid`` (``activation.py``).
 * ``minigan.nn.functional`` (as ``F``): the stateless kernels the layers call.
@@ -10,7 +10,7 @@
 """
 from minigan.nn import functional, init
 from minigan.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
-from minigan.nn.layers import (Conv2d, ConvTranspose2d, Dropout, Flatten, Linear, Sequential,
-                               Unflatten)
+from minigan.nn.layers import (Conv2d, ConvTranspose2d, Dropout, Flatten, Linear, Maxout,
+                               Sequential, Unflatten)
 from minigan.nn.module import Module, Parameter
 from minigan.nn.normalization import BatchNorm1d, BatchNorm2d

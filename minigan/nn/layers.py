@@ -1,4 +1,4 @@
-"""The layers with weights (Linear, Conv2d, ConvTranspose2d), reshaping, Dropout, Sequential.
+"""The layers with weights (Linear, Maxout, Conv2d, ConvTranspose2d), reshaping, Dropout, Sequential.
 
 Each layer is a ``Module`` that owns its Parameters (and buffers) and calls one
 function of ``minigan.nn.functional`` in ``forward``; the math lives there, the
@@ -61,6 +61,31 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Maxout(Module):
+    """A maxout unit: the largest of k affine pieces (Goodfellow et al. 2013).
+
+        y_j = max_{p < k} (x W_{j,p}^T + b_{j,p})
+
+    A maxout unit is a learned convex piecewise-linear activation; with dropout it
+    was the discriminator of the original GAN (240 units x 5 pieces).
+
+    Shapes: x (N, in_features) -> y (N, out_features); ``linear`` holds the
+    out_features * pieces affine pieces, piece p of unit j in row j * pieces + p.
+    """
+
+    def __init__(self, in_features, out_features, pieces):
+        super().__init__()
+        self.out_features, self.pieces = out_features, pieces
+        self.linear = Linear(in_features, out_features * pieces)
+
+    def forward(self, x):
+        pieces = self.linear(x).reshape(x.shape[0], self.out_features, self.pieces)
+        return pieces.max(axis=2)
+
+    def extra_repr(self):
+        return f"out_features={self.out_features}, pieces={self.pieces}"
 
 
 class _Conv(Module):
