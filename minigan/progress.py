@@ -30,6 +30,7 @@ class Progress:
         self.count, self.values = 0, {}
         self.start = self.last_draw = time.perf_counter()
         self.next_log_fraction = 0.1
+        self.drawn_count = None
 
     def update(self, n=1, **values):
         """Advance by ``n`` steps and remember the latest ``values`` (losses, metrics)."""
@@ -58,7 +59,7 @@ class Progress:
                 f"{_clock(elapsed)}<{_clock(remaining)} {shown}").strip()
 
     def _draw(self, now, end):
-        self.last_draw = now
+        self.last_draw, self.drawn_count = now, self.count
         self.stream.write(self.line(now) + end)
         self.stream.flush()
 
@@ -66,7 +67,7 @@ class Progress:
         """Draw the final state and end the line."""
         if self.interactive:
             self._draw(time.perf_counter(), end="\n")
-        elif self.count < self.total * self.next_log_fraction - 1e-9 and self.count:
+        elif self.count and self.drawn_count != self.count:
             self._draw(time.perf_counter(), end="\n")
 
     def __enter__(self):

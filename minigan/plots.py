@@ -1,0 +1,36 @@
+"""Small plotting helpers shared by the chapters (matplotlib, imported lazily)."""
+import numpy
+
+from minigan import backend
+
+
+def image_grid(images, columns=8, padding=1, value_range=(-1.0, 1.0)):
+    """Tile images (N, C, H, W) or (N, H, W) into one (rows*H, columns*W[, 3]) array in [0, 1].
+
+    Grey images give a 2-D array (show it with cmap='gray'); RGB images a 3-D one.
+    """
+    images = backend.to_numpy(getattr(images, "data", images)).astype(numpy.float32)
+    if images.ndim == 3:
+        images = images[:, None]
+    low, high = value_range
+    images = numpy.clip((images - low) / (high - low), 0, 1)
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    grid = numpy.ones((c, rows * (h + padding) + padding, columns * (w + padding) + padding),
+                      dtype=numpy.float32)
+    for i in range(n):
+        r, k = divmod(i, columns)
+        top, left = padding + r * (h + padding), padding + k * (w + padding)
+        grid[:, top:top + h, left:left + w] = images[i]
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def show_grid(axis, images, title=None, columns=8, value_range=(-1.0, 1.0)):
+    """Draw an image grid on a matplotlib axis, without ticks."""
+    grid = image_grid(images, columns=columns, value_range=value_range)
+    axis.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1,
+                interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([])
+    if title:
+        axis.set_title(title)
