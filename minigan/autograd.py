@@ -183,6 +183,7 @@ class Tensor:
     def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
     def var(self, axis=None, keepdims=False, correction=1):
         return ops.var(self, axis, keepdims, correction)
+    def pow(self, exponent): return ops.pow(self, exponent)
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
