@@ -34,6 +34,11 @@ def parse_args(argv=None):
                         help="threads for NumPy's BLAS and for PyTorch (default: 2)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="cpu: NumPy vs PyTorch CPU; cuda: CuPy vs PyTorch CUDA eager")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="times a figure is measured again when other processes used "
+                             ">= 5%% of the CPUs meanwhile (default: 2)")
+    parser.add_argument("--wait-idle", type=float, default=60, metavar="SECONDS",
+                        help="before such a retry, wait up to this long for an idle machine")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 5 rounds, 1 warm-up, 2 memory steps")
     parser.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
@@ -49,9 +54,11 @@ def parse_args(argv=None):
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.warmup, args.memory_steps = 5, 1, 2
-    if args.rounds < 1 or args.threads < 1 or args.warmup < 0 or args.memory_steps < 1:
-        parser.error("--rounds, --threads and --memory-steps must be >= 1, --warmup >= 0")
+        args.rounds, args.warmup, args.memory_steps, args.retries = 5, 1, 2, 0
+    if args.rounds < 1 or args.threads < 1 or args.memory_steps < 1:
+        parser.error("--rounds, --threads and --memory-steps must be >= 1")
+    if args.warmup < 0 or args.retries < 0 or args.wait_idle < 0:
+        parser.error("--warmup, --retries and --wait-idle must be >= 0")
     return args
 
 
