@@ -227,6 +227,18 @@ def test_matmul_values_match_numpy(operands_):
     numpy.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
+def test_vector_dot_vector_is_a_scalar():
+    """(k,) @ (k,) is the dot product, a 0-d tensor, as in NumPy and PyTorch.
+
+    A (1,) result would broadcast silently against whatever it meets next, so a
+    loss built on it could end up with the wrong shape far from the cause.
+    """
+    v = leaf([1.0, 2.0, 3.0])
+    out = v @ v
+    assert out.shape == ()
+    assert out.item() == 14.0
+
+
 @settings(max_examples=20)
 @given(operands_=matmul_operands())
 def test_matmul_gradient_matches_finite_differences(operands_):
