@@ -378,6 +378,21 @@ def test_joining_routes_gradient_only_to_pieces_that_require_it():
     numpy.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
 
 
+@pytest.mark.parametrize("source, target", [("float32", "float64"), ("float64", "float32")])
+def test_explicit_conversion_is_differentiable(source, target):
+    """x.astype(target) passes the gradient back converted to x's own dtype.
+
+    Mixing dtypes needs an explicit .float() or .double(); the conversion must not
+    cut the graph, and x.grad must still match x (an optimizer adds it to x).
+    """
+    x = leaf([1.0, 2.0], dtype=source)
+    y = x.astype(target)
+    assert y.dtype == target
+    (y * y).sum().backward()
+    assert x.grad.dtype == source
+    numpy.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
 # --- float32 with NumPy float64 scalars -----------------------------------------------------
 SCALAR = numpy.float64(0.5)   # what x.mean().item() or numpy.sqrt(2.0) hands you
 
