@@ -186,6 +186,16 @@ class Maximum(Function):
         return grad_a, grad_b
 
 
+class Minimum(Function):
+    """y = min(a, b) elementwise; the gradient goes to a where a <= b, else to b."""
+
+    def forward(self, xp, a, b):
+        self.a_wins = a <= b
+        return xp.minimum(a, b)
+
+    backward = Maximum.backward
+
+
 # --- activations -------------------------------------------------------------------------
 class Tanh(Function):
     """y = tanh x; dy/dx = 1 - y^2."""
@@ -289,7 +299,8 @@ def pow(x, exponent):
             raise TypeError("pow: a tensor exponent needs a constant base (c ** x); "
                             "for x ** y with both tensors use exp(y * log(x))")
         return exp(exponent * float(numpy.log(base)))
-    return Pow.apply(x, exponent=exponent)
+    # A Python number, so that a NumPy float64 exponent cannot promote float32 to float64.
+    return Pow.apply(x, exponent=float(exponent))
 
 
 def exp(x):
@@ -316,7 +327,9 @@ def clip(x, min=None, max=None):
     """Limit x to [min, max] (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    return Clip.apply(x, low=min, high=max)
+    # Python numbers as bounds: a NumPy float64 bound would promote float32 to float64.
+    return Clip.apply(x, low=None if min is None else float(min),
+                      high=None if max is None else float(max))
 
 
 clamp = clip
@@ -328,9 +341,8 @@ def maximum(a, b):
 
 
 def minimum(a, b):
-    """The elementwise minimum of a and b: -max(-a, -b)."""
-    a, b = _operands("minimum", a, b)
-    return -maximum(-a, -b)
+    """The elementwise minimum of a and b."""
+    return Minimum.apply(*_operands("minimum", a, b))
 
 
 def tanh(x):

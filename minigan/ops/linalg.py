@@ -36,9 +36,13 @@ def matmul(a, b):
                          f"dimension of the first ({a.shape[-1]}) must equal the "
                          f"{'second-to-last' if b.ndim > 1 else 'only'} dimension of the "
                          f"second; expected {expected}")
-    if a.ndim == 1:   # a vector on the left is a 1 x k matrix, then the 1 is removed
-        out = matmul(reshape(a, (1, a.shape[0])), b)
-        return reshape(out, out.shape[:-2] + out.shape[-1:])
-    if b.ndim == 1:   # a vector on the right is a k x 1 matrix
-        return reshape(matmul(a, reshape(b, (b.shape[0], 1))), a.shape[:-1])
-    return MatMul.apply(a, b)
+    # A vector is a one-row (left) or one-column (right) matrix whose extra axis is
+    # removed from the result, as in NumPy.
+    left_vector, right_vector = a.ndim == 1, b.ndim == 1
+    if left_vector:
+        a = reshape(a, (1, a.shape[0]))
+    if right_vector:
+        b = reshape(b, (b.shape[0], 1))
+    out = MatMul.apply(a, b)
+    shape = out.shape[:-2] + out.shape[-2:-1] * (not left_vector) + out.shape[-1:] * (not right_vector)
+    return reshape(out, shape)

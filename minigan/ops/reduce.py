@@ -12,14 +12,14 @@ from minigan.autograd import Function, Tensor
 from minigan.ops.shape import broadcast_to, reshape
 
 
-def _normalize_axis(axis, ndim):
+def _normalize_axis(axis, ndim, op):
     """``axis`` as a sorted tuple of non-negative ints (all axes for None)."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
     return tuple(sorted(a % builtins.max(ndim, 1) for a in axes))
 
 
@@ -58,23 +58,24 @@ class Max(Function):
 
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
-    return Sum.apply(x, axes=_normalize_axis(axis, x.ndim), keepdims=keepdims)
+    return Sum.apply(x, axes=_normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
     """The arithmetic mean over ``axis``: sum / count."""
-    axes = _normalize_axis(axis, x.ndim)
+    axes = _normalize_axis(axis, x.ndim, "mean")
     count = int(numpy.prod([x.shape[a] for a in axes]))
     return sum(x, axes, keepdims) * (1.0 / count)
 
 
 def max(x, axis=None, keepdims=False):
     """The maximum over ``axis``."""
-    return Max.apply(x, axes=_normalize_axis(axis, x.ndim), keepdims=keepdims)
+    return Max.apply(x, axes=_normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
 
 
 def min(x, axis=None, keepdims=False):
     """The minimum over ``axis``: -max(-x)."""
+    _normalize_axis(axis, x.ndim, "min")
     return -max(-x, axis, keepdims)
 
 
@@ -84,7 +85,7 @@ def var(x, axis=None, keepdims=False, correction=1):
     ``correction=1`` (the default, as in PyTorch) gives the unbiased estimate;
     ``correction=0`` the population variance that batch norm uses.
     """
-    axes = _normalize_axis(axis, x.ndim)
+    axes = _normalize_axis(axis, x.ndim, "var")
     count = int(numpy.prod([x.shape[a] for a in axes]))
     centred = x - mean(x, axes, keepdims=True)
     return sum(centred * centred, axes, keepdims) * (1.0 / (count - correction))

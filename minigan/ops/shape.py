@@ -93,9 +93,11 @@ def transpose(x, *axes):
     """Permute the axes of ``x``; with no axes, reverse them (like NumPy's ``.T``)."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = axes[0]
+    axes_given = tuple(axes)
+    in_range = all(-x.ndim <= a < x.ndim for a in axes)
     axes = tuple(range(x.ndim))[::-1] if not axes else tuple(a % x.ndim for a in axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes "
+    if not in_range or sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {axes_given} are not a permutation of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")
     return x if axes == tuple(range(x.ndim)) else Transpose.apply(x, axes=axes)
 
@@ -202,6 +204,10 @@ def concatenate(tensors, axis=0):
     """Join tensors of equal shape except along ``axis`` (PyTorch: ``cat``)."""
     tensors = list(tensors)
     shapes = [t.shape for t in tensors]
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1 and all(d.kind == "f" for d in dtypes):
+        raise TypeError(f"concatenate: dtype mismatch, {sorted(str(d) for d in dtypes)}; "
+                        f"convert the tensors with .float() or .double() first")
     if len({len(s) for s in shapes}) != 1:
         raise ValueError(f"concatenate: tensors must have the same number of dimensions, "
                          f"got shapes {shapes}")
@@ -211,6 +217,10 @@ def concatenate(tensors, axis=0):
 def stack(tensors, axis=0):
     """Join tensors of the same shape along a new axis ``axis``."""
     tensors = list(tensors)
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1 and all(d.kind == "f" for d in dtypes):
+        raise TypeError(f"stack: dtype mismatch, {sorted(str(d) for d in dtypes)}; "
+                        f"convert the tensors with .float() or .double() first")
     if len({t.shape for t in tensors}) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got "
                          f"{[t.shape for t in tensors]}")
