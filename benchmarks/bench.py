@@ -189,13 +189,13 @@ BUSY = 0.05   # other processes' share of the CPUs above which a figure is measu
 def timed_on_idle_machine(calls, args):
     """The paired rounds, measured again (up to ``--retries`` times) if the machine was busy.
 
-    Each attempt records the share of the CPUs other processes used meanwhile; before a
-    new attempt the machine is given up to ``--wait-idle`` seconds to quieten down. The
+    Each attempt records the share of the CPUs other processes used meanwhile; before
+    each attempt the machine is given up to ``--wait-idle`` seconds to quieten down. The
     least disturbed attempt is kept, with its ``foreign_load``; ``attempts`` counts them all.
     """
     best = None
     for attempt_number in range(1, args.retries + 2):
-        if attempt_number > 1:
+        if args.retries:
             wait_until_idle(args.wait_idle)
         load = ForeignLoad()
         result = compare(paired_rounds(calls, args.rounds, args.warmup))
@@ -209,11 +209,11 @@ def timed_on_idle_machine(calls, args):
 
 
 def wait_until_idle(limit_s):
-    """Sleep in one-second looks until other processes use < BUSY of the CPUs (or time is up)."""
+    """Sleep in half-second looks until other processes use < BUSY of the CPUs (or time is up)."""
     deadline = time.perf_counter() + limit_s
     while time.perf_counter() < deadline:
         load = ForeignLoad()
-        time.sleep(1.0)
+        time.sleep(0.5)
         fraction = load.fraction()
         if fraction is None or fraction < BUSY:
             return

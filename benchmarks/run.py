@@ -38,7 +38,8 @@ def parse_args(argv=None):
                         help="times a figure is measured again when other processes used "
                              ">= 5%% of the CPUs meanwhile (default: 2)")
     parser.add_argument("--wait-idle", type=float, default=60, metavar="SECONDS",
-                        help="before such a retry, wait up to this long for an idle machine")
+                        help="before each attempt at a figure, wait up to this long for an "
+                             "idle machine (default: 60; only with --retries > 0)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 5 rounds, 1 warm-up, 2 memory steps")
     parser.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
