@@ -295,12 +295,11 @@ def gradient_penalty(w1, b, w2, x):
     second order (matmul, a broadcast bias, leaky_relu, tanh, pow, sqrt, sum, mean)
     is on the path that gets differentiated twice.
     """
-    with minigan.enable_grad():   # gradcheck evaluates f(x +- eps) under no_grad
-        hidden = minigan.ops.leaky_relu(x @ w1 + b, 0.2)
-        critic = minigan.tanh(hidden @ w2).sum()
-        (g,) = minigan.grad(critic, x, create_graph=True)
-        norm = minigan.sqrt((g ** 2).sum(axis=1))
-        return ((norm - 1) ** 2).mean()
+    hidden = minigan.ops.leaky_relu(x @ w1 + b, 0.2)
+    critic = minigan.tanh(hidden @ w2).sum()
+    (g,) = minigan.grad(critic, x, create_graph=True)
+    norm = minigan.sqrt((g ** 2).sum(axis=1))
+    return ((norm - 1) ** 2).mean()
 
 
 @settings(max_examples=10)
@@ -371,7 +370,11 @@ def test_no_grad_restores_recording_after_an_exception():
 
 
 def test_enable_grad_records_inside_no_grad():
-    """enable_grad re-enables recording inside no_grad (gradcheck relies on this)."""
+    """enable_grad re-enables recording inside no_grad, and no_grad wins again after it.
+
+    A function that needs gradients (a gradient penalty) can then be called from
+    code that runs under no_grad, such as an evaluation loop.
+    """
     x = leaf([1.0])
     with minigan.no_grad():
         with minigan.enable_grad():
