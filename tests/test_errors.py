@@ -105,6 +105,24 @@ def test_transpose_with_a_bad_permutation_names_the_axes(axes):
         minigan.ones(2, 3).transpose(*axes)
 
 
+@pytest.mark.parametrize("name, call, axis", [
+    ("unsqueeze", lambda x: x.unsqueeze(5), 5),
+    ("unsqueeze", lambda x: x.unsqueeze(-4), -4),
+    ("squeeze", lambda x: x.squeeze(7), 7),
+    ("flatten", lambda x: x.flatten(0, 7), 7),
+    ("swapaxes", lambda x: minigan.ops.swapaxes(x, 0, 5), 5),
+], ids=["unsqueeze", "unsqueeze negative", "squeeze", "flatten", "swapaxes"])
+def test_shape_ops_refuse_axes_that_do_not_exist(name, call, axis):
+    """A (2, 3) tensor has axes 0 and 1 (or -2 and -1; unsqueeze may also insert at 2
+    or -3). Any other axis is a mistake that must be reported, naming the op, the
+    axis and the shape; wrapping it modulo the number of axes would silently pick a
+    different axis (unsqueeze(5) acting as unsqueeze(2)).
+    """
+    with pytest.raises((ValueError, IndexError),
+                       match=rf"{name}: .*{axis}.*{re.escape('(2, 3)')}"):
+        call(minigan.ones(2, 3))
+
+
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var"])
 def test_reduction_over_a_missing_axis_names_op_and_axis(name):
     """A (2, 3) tensor has no axis 2: the message names the reduction and the axis."""
