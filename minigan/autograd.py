@@ -412,7 +412,9 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
             leaf = keep[key]
             if leaf.creator is None and leaf.requires_grad:
                 if not create_graph:
-                    gradient = gradient.detach()
+                    # A private, writable copy: the gradient may be a broadcast view
+                    # shared with other leaves, which an in-place update would corrupt.
+                    gradient = Tensor(gradient.data.copy())
                 leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
     return None
 
@@ -425,8 +427,9 @@ def _initial_gradient(output, gradient, caller):
                 f"output has shape {output.shape}; pass gradient= (a tensor of that shape), "
                 f"or reduce the output first, e.g. output.sum()")
         return Tensor(backend.array_module(output.data).ones_like(output.data))
-    if not isinstance(gradient, Tensor):
-        gradient = Tensor(backend.array_module(output.data).asarray(gradient, dtype=output.dtype))
+    if not isinstance(gradient, Tensor) or gradient.dtype != output.dtype:
+        gradient = Tensor(backend.array_module(output.data).asarray(
+            getattr(gradient, "data", gradient), dtype=output.dtype))
     if gradient.shape != output.shape:
         raise RuntimeError(f"{caller}: gradient has shape {gradient.shape} but the output has "
                            f"shape {output.shape}; they must match")

@@ -87,5 +87,8 @@ def var(x, axis=None, keepdims=False, correction=1):
     """
     axes = _normalize_axis(axis, x.ndim, "var")
     count = int(numpy.prod([x.shape[a] for a in axes]))
+    if count <= correction:
+        raise ValueError(f"var: {count} value(s) per result is too few for correction="
+                         f"{correction} (tensor of shape {x.shape}, axes {axes})")
     centred = x - mean(x, axes, keepdims=True)
     return sum(centred * centred, axes, keepdims) * (1.0 / (count - correction))

@@ -93,6 +93,8 @@ def transpose(x, *axes):
     """Permute the axes of ``x``; with no axes, reverse them (like NumPy's ``.T``)."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = axes[0]
+    if x.ndim == 0:
+        return x
     axes_given = tuple(axes)
     in_range = all(-x.ndim <= a < x.ndim for a in axes)
     axes = tuple(range(x.ndim))[::-1] if not axes else tuple(a % x.ndim for a in axes)
@@ -107,8 +109,17 @@ def permute(x, *axes):
     return transpose(x, *axes)
 
 
+def _check_axis(op, x, axis, extra=0):
+    """Refuse an axis that does not exist (``extra`` = 1 where a new axis may be appended)."""
+    bound = x.ndim + extra
+    if not -bound <= axis < bound:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {x.shape}")
+    return axis % bound if bound else 0
+
+
 def swapaxes(x, axis1, axis2):
     """Exchange two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+    axis1, axis2 = _check_axis("swapaxes", x, axis1), _check_axis("swapaxes", x, axis2)
     axes = list(range(x.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
@@ -116,14 +127,16 @@ def swapaxes(x, axis1, axis2):
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dimensions ``start_dim`` to ``end_dim`` (inclusive) into one."""
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start, end = _check_axis("flatten", x, start_dim), _check_axis("flatten", x, end_dim)
     merged = int(numpy.prod(x.shape[start:end + 1]))
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 def unsqueeze(x, dim):
     """Insert an axis of size 1 at ``dim``."""
-    dim = dim % (x.ndim + 1)
+    dim = _check_axis("unsqueeze", x, dim, extra=1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -131,7 +144,7 @@ def squeeze(x, dim=None):
     """Remove axes of size 1 (only ``dim`` when given)."""
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    dim = dim % x.ndim
+    dim = _check_axis("squeeze", x, dim)
     if x.shape[dim] != 1:
         return x
     return reshape(x, x.shape[:dim] + x.shape[dim + 1:])
