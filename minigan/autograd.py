@@ -408,13 +408,19 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
 
         if targets is not None:
             return {key: pending[key] for key in target_ids if key in pending}
+        stored = set()
         for key, gradient in pending.items():
             leaf = keep[key]
             if leaf.creator is None and leaf.requires_grad:
                 if not create_graph:
-                    # A private, writable copy: the gradient may be a broadcast view
-                    # shared with other leaves, which an in-place update would corrupt.
-                    gradient = Tensor(gradient.data.copy())
+                    # Each leaf gets an array of its own: a view (a broadcast, say) or an
+                    # array handed to two leaves would make an in-place update of one
+                    # .grad change the other, or fail on a read-only view.
+                    data = gradient.data
+                    if data.base is not None or id(data) in stored:
+                        data = data.copy()
+                    stored.add(id(data))
+                    gradient = Tensor(data)
                 leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
     return None
 

@@ -430,3 +430,22 @@ def test_float32_gradients_agree_with_float64(array):
         (minigan.log(x) * minigan.sqrt(x) + minigan.tanh(x)).sum().backward()
         results.append(x.grad.numpy())
     numpy.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
+
+
+def test_each_leaf_grad_is_a_private_writable_array():
+    """Two leaves never share one .grad array, and every .grad can be updated in place.
+
+    x + y hands the same upstream gradient to both operands, and a broadcast bias's
+    gradient starts as a read-only view; gradient clipping done in place would otherwise
+    scale one array twice or fail.
+    """
+    x = minigan.ones(3, requires_grad=True)
+    y = minigan.ones(3, requires_grad=True)
+    bias = minigan.ones(3, requires_grad=True)
+    ((x + y) + minigan.ones(2, 3) * bias).sum().backward()
+    assert x.grad.data is not y.grad.data
+    for leaf in (x, y, bias):
+        leaf.grad.data *= 0.5          # must not raise on a read-only view
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(y.grad.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(bias.grad.numpy(), [1.0, 1.0, 1.0])
