@@ -446,6 +446,6 @@ def test_each_leaf_grad_is_a_private_writable_array():
     assert x.grad.data is not y.grad.data
     for leaf in (x, y, bias):
         leaf.grad.data *= 0.5          # must not raise on a read-only view
-    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, 1.0])
-    np.testing.assert_allclose(y.grad.numpy(), [1.0, 1.0, 1.0])
-    np.testing.assert_allclose(bias.grad.numpy(), [1.0, 1.0, 1.0])
+    numpy.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, 1.0])
+    numpy.testing.assert_allclose(y.grad.numpy(), [1.0, 1.0, 1.0])
+    numpy.testing.assert_allclose(bias.grad.numpy(), [1.0, 1.0, 1.0])
