@@ -154,7 +154,7 @@ def bench_batch(frameworks, batch, args, problems):
     if args.memory:
         memory = {name: child_memory(name, batch, args, problems) for name in frameworks}
         if memory.get("minigan") and memory.get("torch"):
-            for key in ("footprint", "step"):
+            for key in ("footprint", "persistent", "step"):
                 reference = memory["torch"][key + "_bytes"]
                 memory[key + "_ratio"] = (memory["minigan"][key + "_bytes"] / reference
                                           if reference > 0 else None)
@@ -355,12 +355,16 @@ def print_batch(result, args, out=sys.stdout):
     print(f"\nbatch {batch} memory, MiB ({unit}, one child process each, "
           f"{some['warmup_steps']} warm-up + {some['measured_steps']} measured steps)", file=out)
     print(f"{'':36}{'minigan':>10}{'torch':>10}{'ratio':>8}", file=out)
-    for key, label in (("footprint", "training footprint (peak - import)"),
-                       ("step", "one step (peak - between steps)")):
+    rows = (("footprint", "training footprint (peak - import)"),
+            ("persistent", "  of which kept between steps"),
+            ("step", "  added during a step"))
+    for key, label in rows:
         cells = "".join(f"{side[key + '_bytes'] / MIB:10.1f}" if side else f"{'-':>10}"
                         for side in (mg, th))
-        ratio = memory.get(key + "_ratio")
-        print(f"{label:36}{cells}" + (f"{ratio:7.2f}x" if ratio else f"{'-':>8}"), file=out)
+        ratio = memory.get(key + "_ratio") if key == "footprint" else None
+        print(f"{label:36}{cells}" + (f"{ratio:7.2f}x" if ratio else ""), file=out)
+    print("(only the footprint compares: how it splits depends on what each allocator keeps "
+          "between steps)", file=out)
 
 
 def print_header(info, args, torch_note, out=sys.stdout):

@@ -135,6 +135,7 @@ def measure(fw_name, device, batch, threads, warmup, steps):
             "after_import_bytes": after_import, "between_steps_bytes": between_steps,
             "peak_bytes": peak,
             "footprint_bytes": peak - after_import,
+            "persistent_bytes": between_steps - after_import,
             "step_bytes": step_peak - between_steps}
 
 
