@@ -314,8 +314,16 @@ def fmt_ratio(entry):
     return f"{entry['ratio']:7.2f}" + ("*" if busy else "x")
 
 
+def lost(entry, per_step):
+    """x/step * (minigan - torch) in ms: how much slower the layer makes minigan's step."""
+    if "minigan" not in entry or "torch" not in entry:
+        return f"{'-':>10}"
+    extra = per_step * (entry["minigan"]["median_ms"] - entry["torch"]["median_ms"])
+    return f"{extra:10.1f}"
+
+
 def fmt_err(value):
-    return f"{value:8.1e}" if isinstance(value, float) else f"{'-':>8}"
+    return f"{value:9.1e}" if isinstance(value, float) else f"{'-':>9}"
 
 
 def print_batch(result, args, out=sys.stdout):
@@ -335,14 +343,15 @@ def print_batch(result, args, out=sys.stdout):
               f"{'mg share':>9}{'check':>9}")
     print(header, file=out)
     print(f"{'full step (D update + G update)':36}{fmt_ms(step, 'minigan')}"
-          f"{fmt_ms(step, 'torch')}{fmt_ratio(step)}{'':8}{'':9}"
+          f"{fmt_ms(step, 'torch')}{fmt_ratio(step)}{'':8}{'':9}{lost(step, 1)}"
           f"{fmt_err(result.get('step_check'))}", file=out)
     for row in result["layers"]:
         share = "-"
         if mg_step and "minigan" in row:
             share = f"{100 * row['per_step'] * row['minigan']['median_ms'] / mg_step:.1f}%"
         print(f"{row['layer']:36}{fmt_ms(row, 'minigan')}{fmt_ms(row, 'torch')}"
-              f"{fmt_ratio(row)}{row['per_step']:8d}{share:>9}{fmt_err(row.get('check'))}",
+              f"{fmt_ratio(row)}{row['per_step']:8d}{share:>9}{lost(row, row['per_step'])}"
+              f"{fmt_err(row.get('check'))}",
               file=out)
     memory = result.get("memory")
     if not memory:
@@ -417,8 +426,8 @@ def run(args):
         results.append(result)
 
     print("\nx/step: passes through the layer in one step; mg share: x/step * layer / step, "
-          "minigan's\nestimated share of its step; check: largest relative error against "
-          "PyTorch.")
+          "minigan's\nestimated share of its step; lost/step: x/step * (minigan - torch), ms; "
+          "check: largest\nrelative error against PyTorch.")
     if problems:
         print("\nproblems:")
         for line in problems:
