@@ -8,8 +8,9 @@ pieces. That is why batch norm and the losses below are exact to any order.
 import numpy
 
 from minigan import backend
-from minigan.autograd import Tensor, no_grad
+from minigan.autograd import Tensor
 from minigan.ops import conv as conv_ops
+from minigan.ops.normalization import BatchNormTraining
 from minigan.ops import (leaky_relu, matmul, mean, relu, reshape, sigmoid, softplus, sqrt,
                          tanh)
 from minigan.ops.elementwise import as_tensor
@@ -120,14 +121,13 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     In evaluation, the running statistics replace mu_c and sigma2_c.
 
     Shapes: x (N, C) or (N, C, H, W); running_mean, running_var, weight, bias (C,).
-    The batch statistics are built from differentiable ops, so gradients flow
-    through them (to any order).
+    Training mode runs as one fused operation (``minigan.ops.normalization``) whose
+    gradient flows through the batch statistics, to any order.
     """
     if x.ndim not in (2, 4):
         raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, H, W), "
                          f"got shape {x.shape}")
     channels = x.shape[1]
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
     stat_shape = (1, channels) + (1,) * (x.ndim - 2)
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -135,24 +135,19 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             raise ValueError(f"batch_norm: {name} has shape {t.shape} but the input {x.shape} "
                              f"has {channels} channels")
     if training:
-        count = x.size // channels
-        if count < 2:
+        if x.size // channels < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {x.shape}")
-        batch_mean = mean(x, axes, keepdims=True)
-        centred = x - batch_mean
-        batch_var = mean(centred * centred, axes, keepdims=True)
-        if running_mean is not None:
-            with no_grad():
-                running_mean.data *= 1 - momentum
-                running_mean.data += momentum * batch_mean.data.reshape(channels)
-                running_var.data *= 1 - momentum
-                running_var.data += (momentum * count / (count - 1)) * batch_var.data.reshape(channels)
-        x_hat = centred / sqrt(batch_var + eps)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-        x_hat = (x - reshape(running_mean, stat_shape)) / sqrt(reshape(running_var, stat_shape) + eps)
+        xp = backend.array_module(x.data)
+        weight = weight if weight is not None else Tensor(xp.ones(channels, dtype=x.dtype))
+        bias = bias if bias is not None else Tensor(xp.zeros(channels, dtype=x.dtype))
+        return BatchNormTraining.apply(
+            x, weight, bias, eps=eps, momentum=momentum,
+            running_mean=None if running_mean is None else running_mean.data,
+            running_var=None if running_var is None else running_var.data)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    x_hat = (x - reshape(running_mean, stat_shape)) / sqrt(reshape(running_var, stat_shape) + eps)
     if weight is not None:
         x_hat = x_hat * reshape(weight, stat_shape)
     if bias is not None:

@@ -251,12 +251,15 @@ class Relu(Function):
 class LeakyRelu(Function):
     """y = x for x > 0, s x otherwise; dy/dx = 1 or s.
 
-    For 0 <= s <= 1 this is max(x, s x), which is faster than a ``where``.
+    For 0 <= s <= 1 this is max(x, s x). Both the forward and the slope mask
+    (x > 0) * (1 - s) + s are plain arithmetic: several times faster than ``where``.
     """
 
     def forward(self, xp, x):
         s = self.negative_slope
-        self.slope = xp.where(x > 0, 1, s).astype(x.dtype)
+        self.slope = (x > 0).astype(x.dtype)
+        self.slope *= 1 - s
+        self.slope += s
         if 0 <= s <= 1:
             return xp.maximum(x, s * x)
         return x * self.slope
