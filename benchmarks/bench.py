@@ -277,6 +277,21 @@ def blas_description():
         return "unknown BLAS"
 
 
+def source_of(package):
+    """Where ``package`` was imported from, with the git commit there (and '+dirty')."""
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(package.__file__)))
+    try:
+        commit = subprocess.run(["git", "-C", folder, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "-uno", "--",
+                                package.__name__], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return folder
+    if commit.returncode != 0:
+        return folder
+    return f"{folder} at {commit.stdout.strip()}" + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def machine(args, frameworks):
     info = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "cpu": cpu_model(), "cpu_features": cpu_features(), "cores": os.cpu_count(),
@@ -286,6 +301,7 @@ def machine(args, frameworks):
             "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT")}
     if "minigan" in frameworks:
         info["minigan"] = frameworks["minigan"].version
+        info["minigan_source"] = source_of(frameworks["minigan"].mg)
     if "torch" in frameworks:
         torch = frameworks["torch"].torch
         info["torch"] = torch.__version__
@@ -389,6 +405,8 @@ def print_header(info, args, torch_note, out=sys.stdout):
     versions = [f"python {info['python']}", f"numpy {info['numpy']}"]
     versions += [f"{k} {info[k]}" for k in ("cupy", "minigan", "torch") if k in info]
     print("versions " + ", ".join(versions), file=out)
+    if "minigan_source" in info:
+        print(f"minigan  {info['minigan_source']}", file=out)
     print(f"timing   {args.rounds} paired rounds (order alternating), {args.warmup} warm-up; "
           f"OPENBLAS_THREAD_TIMEOUT={info['OPENBLAS_THREAD_TIMEOUT']}", file=out)
     if torch_note:
