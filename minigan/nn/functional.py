@@ -17,7 +17,7 @@ from minigan.ops.elementwise import as_tensor
 
 __all__ = ["linear", "conv2d", "conv_transpose2d", "batch_norm", "relu", "leaky_relu", "tanh",
            "sigmoid", "softplus", "dropout", "binary_cross_entropy_with_logits",
-           "binary_cross_entropy", "mse_loss"]
+           "binary_cross_entropy", "mse_loss", "log_softmax", "softmax", "cross_entropy"]
 
 
 def _pair(value, name, op):
@@ -223,3 +223,41 @@ def mse_loss(input, target, reduction="mean"):
     target = _target("mse_loss", input, target)
     difference = input - target
     return _reduce(difference * difference, reduction, "mse_loss")
+
+
+def log_softmax(x, axis=-1):
+    """log softmax(x)_i = x_i - log sum_j exp(x_j), along ``axis``.
+
+    Computed as x_i - m - log sum_j exp(x_j - m) with m = max_j x_j: the identity holds
+    for any constant m, and this one keeps every exp(.) <= 1, so nothing overflows. m is
+    detached (a constant), which changes no value and no gradient of any order.
+    """
+    from minigan.ops import exp, log
+    shifted = x - x.detach().max(axis=axis, keepdims=True)
+    return shifted - log(exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(x, axis=-1):
+    """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis`` (as exp of log_softmax)."""
+    from minigan.ops import exp
+    return exp(log_softmax(x, axis))
+
+
+def cross_entropy(logits, labels, reduction="mean"):
+    """The cross-entropy of integer class labels under softmax(logits):
+
+        loss_n = -log softmax(logits_n)_{y_n} = log sum_c exp(logits_nc) - logits_{n y_n}
+
+    Shapes: logits (N, C), labels (N,) integers in 0..C-1 (an array or a Tensor).
+    Its gradient in the logits is softmax(logits) - onehot(y).
+    """
+    xp = backend.array_module(logits.data)
+    labels = xp.asarray(getattr(labels, "data", labels))
+    if logits.ndim != 2 or labels.shape != (logits.shape[0],):
+        raise ValueError(f"cross_entropy: expected logits (N, C) and labels (N,), got shapes "
+                         f"{logits.shape} and {labels.shape}")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
+        raise ValueError(f"cross_entropy: labels must lie in 0..{logits.shape[1] - 1}, got "
+                         f"{int(labels.min())}..{int(labels.max())}")
+    picked = log_softmax(logits, axis=1)[xp.arange(logits.shape[0]), labels]
+    return _reduce(-picked, reduction, "cross_entropy")
