@@ -6,7 +6,8 @@ calls ``xp.tensordot`` or slices an array runs on either. The handful of things
 that genuinely differ between the two libraries live here and nowhere else:
 
 * which module is current (:func:`set_device`, ``MINIGAN_DEVICE``),
-* the random generator (:func:`manual_seed`, :func:`rng`),
+* the random generator (:func:`manual_seed`, :func:`rng`, and
+  :func:`get_rng_state`/:func:`set_rng_state` for checkpoints),
 * moving data to and from the host (:func:`asarray`, :func:`to_numpy`),
 * scatter-add, which NumPy spells ``np.add.at`` and CuPy ``cupyx.scatter_add``.
 """
@@ -107,6 +108,45 @@ def rng():
         seed = _state["seed"]
         _state["rngs"][device] = _state["xp"].random.default_rng(seed)
     return _state["rngs"][device]
+
+
+def get_rng_state():
+    """The state of minigan's random generator on the current device, as plain JSON values.
+
+    ``{"device": ..., "seed": ..., "generator": bit_generator.state or None}``; None
+    means no number has been drawn on this device since the last ``manual_seed``.
+    Restoring it with :func:`set_rng_state` makes the next draws repeat exactly, which
+    is what lets a resumed training run continue bit for bit.
+    """
+    device = _state["device"]
+    generator = _state["rngs"].get(device)
+    return {"device": device, "seed": _state["seed"],
+            "generator": None if generator is None else _bit_generator_state(generator)}
+
+
+def set_rng_state(state):
+    """Restore a state returned by :func:`get_rng_state` (on the device it was taken on)."""
+    device = _state["device"]
+    if state["device"] != device:
+        raise ValueError(f"set_rng_state: the state was taken on {state['device']!r}, but the "
+                         f"current device is {device!r}; their generators differ")
+    _state["seed"], _state["rngs"] = state["seed"], {}   # as manual_seed(seed) does
+    if state["generator"] is not None:
+        generator = rng()
+        _bit_generator_state(generator)   # fails clearly where the state cannot be set
+        generator.bit_generator.state = state["generator"]
+
+
+def _bit_generator_state(generator):
+    # NumPy's Generator exposes its whole state as bit_generator.state (a dict of ints for
+    # the default PCG64). CuPy's generator may not: it keeps its state on the GPU, and
+    # without a GPU here we do not try harder than asking for the same attribute.
+    state = getattr(getattr(generator, "bit_generator", None), "state", None)
+    if state is None:
+        raise RuntimeError(f"the random generator {type(generator).__name__} on "
+                           f"{_state['device']!r} does not expose its state "
+                           f"(bit_generator.state), so it cannot be saved or restored")
+    return state
 
 
 def set_device_from_environment():

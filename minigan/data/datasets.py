@@ -84,13 +84,22 @@ class Batches:
         return full + (1 if rest and not self.drop_last else 0)
 
     def __iter__(self):
+        return self.iterate()
+
+    def iterate(self, start=0):
+        """One pass, as ``iter(batches)``, but beginning at batch number ``start`` of it.
+
+        A resumed run sets ``epoch`` to the pass it stopped in and calls
+        ``iterate(start=batches already seen in that pass)``: the order is drawn again
+        from (seed, epoch), so the rest of the pass is the one the first run would have seen.
+        """
         if self.shuffle:
             order = numpy.random.default_rng([self.seed, self.epoch]).permutation(self.count)
         else:
             order = numpy.arange(self.count)
         order = backend.asarray(order)
         self.epoch += 1
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            index = order[start:start + self.batch_size]
+        for first in range(start * self.batch_size, len(self) * self.batch_size, self.batch_size):
+            index = order[first:first + self.batch_size]
             batch = tuple(Tensor(a[index]) for a in self.arrays)
             yield batch if len(batch) > 1 else batch[0]
