@@ -74,3 +74,25 @@ def fashion_mnist():
         if os.environ.get("MINIGAN_DATA"):
             raise
         pytest.skip("Fashion-MNIST not found and MINIGAN_DATA is not set (see data/README.md)")
+
+
+@pytest.fixture(scope="session")
+def feature_network(tmp_path_factory):
+    """minigan's feature network for Fashion-MNIST, trained once per test session.
+
+    Trained by its published config into a temporary cache (a few minutes on two cores),
+    so the suite never depends on, or writes into, the project's runs/ folder. Skips
+    where Fashion-MNIST is absent and MINIGAN_DATA is unset, as ``fashion_mnist`` does.
+    """
+    from minigan.data import DataNotFoundError, find_file
+    from minigan.metrics import features
+    try:
+        find_file("fashion-mnist", "train-images-idx3-ubyte")
+    except DataNotFoundError:
+        if os.environ.get("MINIGAN_DATA"):
+            raise
+        pytest.skip("Fashion-MNIST not found and MINIGAN_DATA is not set (see data/README.md)")
+    cache = tmp_path_factory.mktemp("feature_network")
+    model, accuracy = features.load_feature_classifier("fashion-mnist", progress=False,
+                                                       cache_root=cache)
+    return model, accuracy, cache
