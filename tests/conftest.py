@@ -61,8 +61,7 @@ def xp():
     return minigan.backend.get_array_module()
 
 
-@pytest.fixture
-def fashion_mnist():
+def _require_fashion_mnist():
     """Skip a real-data test only where no data folder was named and none is found.
 
     CI names one (MINIGAN_DATA=../shared/data), so there a missing file fails the test.
@@ -76,6 +75,12 @@ def fashion_mnist():
         pytest.skip("Fashion-MNIST not found and MINIGAN_DATA is not set (see data/README.md)")
 
 
+@pytest.fixture
+def fashion_mnist():
+    """Fashion-MNIST must be at hand (see ``_require_fashion_mnist``)."""
+    _require_fashion_mnist()
+
+
 @pytest.fixture(scope="session")
 def feature_network(tmp_path_factory):
     """minigan's feature network for Fashion-MNIST, trained once per test session.
@@ -84,14 +89,8 @@ def feature_network(tmp_path_factory):
     so the suite never depends on, or writes into, the project's runs/ folder. Skips
     where Fashion-MNIST is absent and MINIGAN_DATA is unset, as ``fashion_mnist`` does.
     """
-    from minigan.data import DataNotFoundError, find_file
     from minigan.metrics import features
-    try:
-        find_file("fashion-mnist", "train-images-idx3-ubyte")
-    except DataNotFoundError:
-        if os.environ.get("MINIGAN_DATA"):
-            raise
-        pytest.skip("Fashion-MNIST not found and MINIGAN_DATA is not set (see data/README.md)")
+    _require_fashion_mnist()
     cache = tmp_path_factory.mktemp("feature_network")
     model, accuracy = features.load_feature_classifier("fashion-mnist", progress=False,
                                                        cache_root=cache)

@@ -28,6 +28,20 @@ from minigan.training import Trainer, TrainingDiverged
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def gan_step(G, D, opt_g, opt_d, real, z):
+    """One D update and one G update (non-saturating loss); returns the two losses."""
+    fake = G(z)
+    loss_d = losses.discriminator_loss(D(real), D(fake.detach()))
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    loss_g = losses.generator_loss_nonsaturating(D(fake))
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+
 def tiny_trainer(folder, total_steps, resume=False, checkpoint_every=3, slow=0.0, poison=None):
     """A Trainer for the tiny ring GAN writing to ``folder``; built the same way every time.
 
@@ -46,17 +60,9 @@ def tiny_trainer(folder, total_steps, resume=False, checkpoint_every=3, slow=0.0
     def step(real):
         if poison is not None:
             poison(trainer)
-        fake = G(minigan.randn(16, 2))
-        loss_d = losses.discriminator_loss(D(real), D(fake.detach()))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = losses.generator_loss_nonsaturating(D(fake))
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
+        values = gan_step(G, D, opt_g, opt_d, real, minigan.randn(16, 2))
         time.sleep(slow)
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        return values
 
     def sample(step):   # fresh z on purpose: sampling draws from the generator a resume restores
         with minigan.no_grad():
@@ -249,16 +255,7 @@ def test_sample_command_writes_a_grid_from_a_dcgan_checkpoint(tmp_path):
     images = numpy.random.default_rng(0).uniform(-1, 1, (8, 1, 28, 28)).astype(numpy.float32)
 
     def step(real):
-        fake = G(minigan.randn(4, 8))
-        loss_d = losses.discriminator_loss(D(real), D(fake.detach()))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = losses.generator_loss_nonsaturating(D(fake))
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        return gan_step(G, D, opt_g, opt_d, real, minigan.randn(4, 8))
     run = experiment.Run("test_training", types.SimpleNamespace(out=tmp_path))
     Trainer(step, Batches(images, batch_size=4), 2, run, G=G, D=D, opt_g=opt_g, opt_d=opt_d,
             spec=spec).fit()
