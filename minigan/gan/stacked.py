@@ -1,9 +1,10 @@
 """Several independent networks computed as one: a leading "copies" axis on every weight.
 
 A result about GAN training needs several seeds (mode collapse is a matter of luck as
-much as of method). Small networks on 2-D data spend most of their time in Python,
-not in arithmetic, so training five of them one after another costs nearly five times
-the bookkeeping. Stacking them costs it once: copy s of a :class:`StackedLinear` has
+much as of method). Every operation on a small network has a fixed cost (Python, the
+graph, NumPy's call) beside its arithmetic, and five networks trained one after another
+pay it five times. Stacking them pays it once (chapter 04's step: 2.7 ms for one copy,
+9.9 ms for a stack of five, 13.5 ms for five in a row): copy s of a :class:`StackedLinear` has
 its own weight W[s] and bias b[s] and sees only its own inputs x[s],
 
     y[s] = x[s] W[s] + b[s],        x (S, N, in) -> y (S, N, out),
