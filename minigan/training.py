@@ -70,14 +70,16 @@ class Trainer:
         self.step = 0                                  # steps done
         self.epoch, self.position = batches.epoch, 0   # the pass, and the batch in it, to draw next
         self.saved_step = None                         # the step latest.ckpt holds
+        self.resumed_at = None                         # the step a resume started from
         if resume:
             self.load(self.path)
             self._keep_metrics_up_to_step()
 
     def fit(self):
         """Train until ``total_steps``; return the last step's values."""
+        resumed = self.resumed_at is not None and self.step == self.resumed_at
         bar = Progress(self.total_steps - self.step, desc=self.desc + (
-            f" (resumed at step {self.step})" if self.step else ""))
+            f" (resumed at step {self.step})" if resumed else ""))
         batches, values = self._endless_batches(), {}
         try:
             while self.step < self.total_steps:
@@ -130,7 +132,7 @@ class Trainer:
         self.opt_g.load_state_dict(parts["opt_g"])
         self.opt_d.load_state_dict(parts["opt_d"])
         backend.set_rng_state(parts["rng"])
-        self.step = self.saved_step = parts["step"]
+        self.step = self.saved_step = self.resumed_at = parts["step"]
         self.epoch, self.position = parts["data"]["epoch"], parts["data"]["position"]
 
     def _check_finite(self, values):
