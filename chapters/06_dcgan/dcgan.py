@@ -1,0 +1,245 @@
+# %% [markdown]
+# # Chapter 06: DCGAN on Fashion-MNIST
+#
+# Radford, Metz & Chintala (2015) found the recipe that made convolutional GANs
+# train reliably: strided convolutions instead of pooling, transposed convolutions
+# to upsample, batch norm in both networks (but not on G's output or D's input),
+# ReLU in G and LeakyReLU(0.2) in D, Adam with lr 2e-4 and beta1 = 0.5, weights
+# drawn from N(0, 0.02). This chapter trains that recipe at 28x28 on Fashion-MNIST
+# with minigan's training loop (`minigan.training.Trainer`: progress, metrics,
+# sample grids, checkpoints you can resume) and measures it with chapter 05's FID,
+# precision and recall, on minigan's own feature network.
+#
+# Run: `MINIGAN_DATA=../shared/data python chapters/06_dcgan/dcgan.py` (minutes on
+# two cores; `--quick` for a first look; `--resume --out DIR` continues a killed run).
+
+# %%
+import time
+
+import numpy as np
+
+import minigan
+import minigan.nn.functional as F
+from minigan import data, experiment, models, plots
+from minigan.gan import losses
+from minigan.metrics import features
+from minigan.metrics.fid import fid
+from minigan.metrics.precision_recall import precision_recall
+from minigan.training import Trainer
+
+# %% [markdown]
+# ## The two networks (`minigan.models`)
+#
+#     G: z (100) -> ConvT(100, 256, 7, 1, 0) + BN + ReLU     (256, 7, 7)
+#                -> ConvT(256, 128, 4, 2, 1) + BN + ReLU     (128, 14, 14)
+#                -> ConvT(128, 1, 4, 2, 1) + Tanh            (1, 28, 28)
+#     D: x       -> Conv(1, 64, 4, 2, 1) + LeakyReLU(0.2)    (64, 14, 14)
+#                -> Conv(64, 128, 4, 2, 1) + BN + LeakyReLU  (128, 7, 7)
+#                -> Flatten -> Linear(6272, 1)               a logit
+#
+# Each stride-2 layer doubles (G) or halves (D) the side; the kernel of 4 is a
+# multiple of the stride, so every output pixel of G's transposed convolutions
+# gets the same number of contributions and there is no checkerboard (chapter 01).
+# The spec names the function that builds G, so `python -m minigan sample
+# runs/06_dcgan/<run>/latest.ckpt` can rebuild it from the checkpoint alone.
+
+
+# %%
+def make_models(z_dim):
+    spec = models.generator_spec(models.dcgan28_generator, z_dim=z_dim)
+    return models.build(spec), models.dcgan28_discriminator(), spec
+
+
+# %% [markdown]
+# ## One step of training
+#
+# D ascends log D(x) + log(1 - D(G(z))) on a real batch and a generated one; G
+# descends -log D(G(z)) (the non-saturating loss of chapter 02). Besides the losses
+# the step reports D's mean probability on real and on generated images: at the
+# game's equilibrium both would be 1/2.
+
+
+# %%
+def make_step(G, D, opt_g, opt_d, batch_size, z_dim):
+    def step(real):
+        fake = G(minigan.randn(batch_size, z_dim))
+        real_logits, fake_logits = D(real), D(fake.detach())
+        loss_d = losses.discriminator_loss(real_logits, fake_logits)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = losses.generator_loss_nonsaturating(D(fake))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                "d_real": F.sigmoid(real_logits).mean().item(),
+                "d_fake": F.sigmoid(fake_logits).mean().item()}
+    return step
+
+
+# %% [markdown]
+# ## Measuring over training
+#
+# Every `--evaluate-every` steps G draws `--fid-samples` images (in evaluation mode:
+# batch norm uses its running statistics, as `python -m minigan sample` does), and
+# we compare their features with those of as many real *test* images: FID, precision
+# and recall (k = 3). The same number of held-out training images against the test
+# images gives the floor a perfect generator would reach at this sample size (FID is
+# biased upwards at finite N, chapter 05).
+
+
+# %%
+def generate(G, n, z_dim, batch=500):
+    G.eval()
+    with minigan.no_grad():
+        images = np.concatenate([G(minigan.randn(min(batch, n - i), z_dim)).numpy()
+                                 for i in range(0, n, batch)])
+    G.train()
+    return images
+
+
+def measure(network, G, reference, n, z_dim):
+    generated = features.predict(network, generate(G, n, z_dim))[0]
+    pr = precision_recall(reference, generated)
+    return {"fid": fid(generated, reference), "precision": pr.precision, "recall": pr.recall}
+
+
+# %%
+def plot_grids(grids):
+    import matplotlib.pyplot as plt
+    steps = sorted(grids)
+    figure, axes = plt.subplots(1, len(steps), figsize=(3.0 * len(steps), 3.3))
+    for axis, step in zip(np.atleast_1d(axes), steps):
+        plots.show_grid(axis, grids[step][:36], title=f"step {step}", columns=6)
+    figure.suptitle("Samples of one fixed set of z over training")
+    return figure
+
+
+def plot_training(run_dir, evaluations, floor):
+    import csv
+    import matplotlib.pyplot as plt
+    with open(run_dir / "metrics.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    step = [int(r["step"]) for r in rows]
+    figure, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    axes[0].plot(step, [float(r["loss_d"]) for r in rows], label="D loss")
+    axes[0].plot(step, [float(r["loss_g"]) for r in rows], label="G loss")
+    axes[0].set_title("losses")
+    axes[1].plot(step, [float(r["d_real"]) for r in rows], label="D(x), real")
+    axes[1].plot(step, [float(r["d_fake"]) for r in rows], label="D(G(z)), generated")
+    axes[1].axhline(0.5, color="gray", linestyle=":")
+    axes[1].set_title("D's mean probability of 'real'")
+    steps = [e["step"] for e in evaluations]
+    axes[2].plot(steps, [e["fid"] for e in evaluations], marker="o", label="DCGAN")
+    axes[2].axhline(floor, color="gray", linestyle=":", label="held-out real images")
+    axes[2].set_yscale("log")
+    axes[2].set_title("FID to the test images (own features; lower is better)")
+    for axis in axes:
+        axis.set_xlabel("step")
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_interpolation(G, z_dim, rows=6, columns=10):
+    """G along straight lines between pairs of z: a smooth G changes garments smoothly."""
+    import matplotlib.pyplot as plt
+    ends = minigan.randn(2 * rows, z_dim).numpy().reshape(rows, 2, z_dim)
+    t = np.linspace(0, 1, columns)[None, :, None]
+    z = (1 - t) * ends[:, :1] + t * ends[:, 1:]
+    G.eval()
+    with minigan.no_grad():
+        images = G(minigan.tensor(z.reshape(-1, z_dim), dtype="float32")).numpy()
+    G.train()
+    figure, axis = plt.subplots(figsize=(columns * 0.9, rows * 0.95))
+    plots.show_grid(axis, images, columns=columns,
+                    title="z moving in a straight line from left to right")
+    return figure
+
+
+# %%
+def add_arguments(parser):
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--z-dim", type=int, default=100)
+    parser.add_argument("--evaluate-every", type=int, default=None,
+                        help="FID, precision and recall every N steps (default steps / 6)")
+    parser.add_argument("--fid-samples", type=int, default=None,
+                        help="images per FID (default 2000, quick 500)")
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its latest.ckpt")
+    parser.add_argument("--feature-cache", default=None,
+                        help="folder of the cached feature network (default runs/)")
+
+
+def main(argv=None):
+    args = experiment.parse_args("06_dcgan", argv, steps=1800, quick_steps=150,
+                                 add_arguments=add_arguments,
+                                 description="Chapter 06: DCGAN on Fashion-MNIST")
+    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
+    every = args.evaluate_every or max(args.steps // 6, 1)
+    run = experiment.Run("06_dcgan", args, title="Chapter 06: DCGAN on Fashion-MNIST")
+    network, accuracy = features.load_feature_classifier("fashion-mnist",
+                                                         cache_root=args.feature_cache)
+    test_images, _ = data.load("fashion-mnist", "test")
+    train_images, _ = data.load("fashion-mnist", "train")
+    reference = features.predict(network, test_images[:args.fid_samples])[0]
+    held_out = features.predict(network, train_images[-args.fid_samples:])[0]
+    floor_fid = fid(held_out, reference)
+
+    G, D, spec = make_models(args.z_dim)
+    opt_g = minigan.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_d = minigan.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    fixed_z = minigan.randn(36, args.z_dim)
+    grids = {}
+
+    def sample_grid(step):
+        G.eval()
+        with minigan.no_grad():
+            grids[step] = G(fixed_z).numpy()
+        G.train()
+        return grids[step]
+
+    batches = data.Batches(train_images, batch_size=args.batch, seed=args.seed)
+    trainer = Trainer(make_step(G, D, opt_g, opt_d, args.batch, args.z_dim), batches,
+                      args.steps, run, G=G, D=D, opt_g=opt_g, opt_d=opt_d, spec=spec,
+                      log_every=10, sample_every=every, sample_fn=sample_grid,
+                      checkpoint_every=args.checkpoint_every, resume=args.resume)
+    evaluations = [] if trainer.step else [{"step": 0, **measure(network, G, reference,
+                                                                 args.fid_samples, args.z_dim)}]
+    if not trainer.step:
+        sample_grid(0)
+    start = time.perf_counter()
+    while trainer.step < args.steps:
+        trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
+        trainer.fit()
+        evaluations.append({"step": trainer.step, **measure(network, G, reference,
+                                                            args.fid_samples, args.z_dim)})
+        print(f"step {trainer.step}: " + ", ".join(f"{k} {v:.3g}"
+                                                   for k, v in evaluations[-1].items()
+                                                   if k != "step"))
+    seconds = time.perf_counter() - start
+
+    run.savefig(plot_grids(grids), "samples", "samples of a fixed z over training")
+    run.savefig(plot_training(run.dir, evaluations, floor_fid), "training",
+                "losses, D's outputs and FID over training")
+    run.savefig(plot_interpolation(G, args.z_dim), "interpolation", "straight lines in z")
+    last = evaluations[-1]
+    results = {"feature network test accuracy": round(accuracy, 4),
+               "FID at step 0": round(evaluations[0]["fid"], 2) if evaluations[0]["step"] == 0
+               else float("nan"),
+               "FID at the end": round(last["fid"], 2),
+               "precision at the end": round(last["precision"], 3),
+               "recall at the end": round(last["recall"], 3),
+               "FID of held-out real images (the floor)": round(floor_fid, 2),
+               "images per FID": args.fid_samples, "steps": trainer.step,
+               "training seconds (this session)": round(seconds, 1)}
+    run.finish(results, notes="FID is on minigan's own feature network, not Inception's: "
+                              "comparable only within minigan.")
+    return results
+
+
+if __name__ == "__main__":
+    main()
