@@ -1,5 +1,8 @@
 """Ready-made GAN models, built by plain functions so a checkpoint can name how to rebuild them.
 
+``dcgan64_generator`` / ``dcgan64_discriminator`` are the paper's 64x64 DCGAN (for GPU
+runs; see their docstrings). The 28x28 one:
+
 The DCGAN of ``benchmarks/dcgan.py`` (Radford et al. 2015) for 28x28 grey images,
 with ``width`` = 64 giving exactly the benchmark's layers:
 
@@ -45,6 +48,41 @@ def dcgan28_discriminator(width=64):
         nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
     return model.apply(nn.init.dcgan_)
+
+
+def dcgan64_generator(z_dim=100, width=64, channels=3):
+    """The DCGAN of Radford et al. at 64x64 (their Figure 1), for GPU runs:
+
+        z (B, z_dim) -> ConvT(z_dim, 8w, 4, 1, 0) -> ConvT(8w, 4w, 4, 2, 1) -> ConvT(4w, 2w, 4, 2, 1)
+                     -> ConvT(2w, w, 4, 2, 1) -> ConvT(w, channels, 4, 2, 1) + Tanh
+        sides          1 -> 4 -> 8 -> 16 -> 32 -> 64
+
+    with batch norm and ReLU after every layer but the last. ``width`` = 64 gives the
+    paper's 512-256-128-64 channels.
+    """
+    layers = [nn.Unflatten(1, (z_dim, 1, 1))]
+    sizes = [z_dim, 8 * width, 4 * width, 2 * width, width]
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        stride, padding = (1, 0) if i == 0 else (2, 1)
+        layers += [nn.ConvTranspose2d(n_in, n_out, 4, stride, padding), nn.BatchNorm2d(n_out),
+                   nn.ReLU()]
+    layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+    return nn.Sequential(*layers).apply(nn.init.dcgan_)
+
+
+def dcgan64_discriminator(width=64, channels=3):
+    """The 64x64 DCGAN discriminator, the generator's mirror: images (B, channels, 64, 64) ->
+    Conv(channels, w) -> Conv(w, 2w) -> Conv(2w, 4w) -> Conv(4w, 8w), each 4x4 stride 2
+    (64 -> 32 -> 16 -> 8 -> 4), LeakyReLU(0.2) and batch norm after all but the first, then
+    Conv(8w, 1, 4, 1, 0) to one logit per image: (B, 1)."""
+    layers, sizes = [], [channels, width, 2 * width, 4 * width, 8 * width]
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Conv2d(n_in, n_out, 4, 2, 1))
+        if i > 0:
+            layers.append(nn.BatchNorm2d(n_out))
+        layers.append(nn.LeakyReLU(0.2))
+    layers += [nn.Conv2d(8 * width, 1, 4, 1, 0), nn.Flatten()]
+    return nn.Sequential(*layers).apply(nn.init.dcgan_)
 
 
 def generator_spec(factory, **kwargs):

@@ -288,6 +288,18 @@ def test_dcgan28_models_have_the_benchmark_shapes_and_dcgan_init():
     assert not backend.to_numpy(G[1].bias.data).any()
 
 
+def test_dcgan64_models_have_the_papers_shapes():
+    """The 64x64 DCGAN: G's channels 512-256-128-64-3 on sides 4-8-16-32-64, D its mirror ending
+    in one logit per image; built narrow here (width 8) so the test is quick."""
+    G, D = models.dcgan64_generator(z_dim=10, width=8), models.dcgan64_discriminator(width=8)
+    convs = [m for m in G if isinstance(m, nn.ConvTranspose2d)]
+    assert [c.weight.shape[1] for c in convs] == [64, 32, 16, 8, 3]
+    assert [m.weight.shape[0] for m in models.dcgan64_generator().modules()
+            if isinstance(m, nn.ConvTranspose2d)] == [100, 512, 256, 128, 64]
+    images = G(minigan.randn(2, 10))
+    assert images.shape == (2, 3, 64, 64) and D(images).shape == (2, 1)
+
+
 def test_rng_state_round_trip():
     """Restoring a state from get_rng_state (even through JSON, as a checkpoint stores it)
     repeats the same draws; a state taken before any draw restores the freshly seeded
