@@ -342,6 +342,19 @@ def fmt_err(value):
     return f"{value:9.1e}" if isinstance(value, float) else f"{'-':>9}"
 
 
+EPOCH_IMAGES = 50_000   # Fashion-MNIST's training split (minigan.data.load(..., "train"))
+
+
+def print_epoch(step, batch, out):
+    """One epoch's wall time, as the median step times the steps in an epoch (no data loading)."""
+    steps = EPOCH_IMAGES // batch
+    times = [f"{name} {step[name]['median_ms'] * steps / 1000:.0f} s"
+             for name in ("minigan", "torch") if name in step]
+    if times:
+        print(f"one epoch ({EPOCH_IMAGES:,} images = {steps} steps of {batch}, from the step "
+              f"median): " + ", ".join(times), file=out)
+
+
 def print_batch(result, args, out=sys.stdout):
     batch, step = result["batch"], result["step"]
     mg_step = step.get("minigan", {}).get("median_ms")
@@ -369,6 +382,7 @@ def print_batch(result, args, out=sys.stdout):
               f"{fmt_ratio(row)}{row['per_step']:8d}{share:>9}{lost(row, row['per_step'])}"
               f"{fmt_err(row.get('check'))}",
               file=out)
+    print_epoch(step, batch, out)
     memory = result.get("memory")
     if not memory:
         return
