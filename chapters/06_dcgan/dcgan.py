@@ -14,6 +14,7 @@
 # two cores; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%
+import contextlib
 import time
 
 import numpy as np
@@ -90,13 +91,22 @@ def make_step(G, D, opt_g, opt_d, batch_size, z_dim):
 
 
 # %%
-def generate(G, n, z_dim, batch=500):
+@contextlib.contextmanager
+def evaluating(G):
+    """G in evaluation mode (batch norm on its running statistics) and no graph, then back
+    to training mode, even if the body fails."""
     G.eval()
-    with minigan.no_grad():
-        images = np.concatenate([G(minigan.randn(min(batch, n - i), z_dim)).numpy()
-                                 for i in range(0, n, batch)])
-    G.train()
-    return images
+    try:
+        with minigan.no_grad():
+            yield G
+    finally:
+        G.train()
+
+
+def generate(G, n, z_dim, batch=500):
+    with evaluating(G):
+        return np.concatenate([G(minigan.randn(min(batch, n - i), z_dim)).numpy()
+                               for i in range(0, n, batch)])
 
 
 def measure(network, G, reference, n, z_dim):
@@ -148,10 +158,8 @@ def plot_interpolation(G, z_dim, rows=6, columns=10):
     ends = minigan.randn(2 * rows, z_dim).numpy().reshape(rows, 2, z_dim)
     t = np.linspace(0, 1, columns)[None, :, None]
     z = (1 - t) * ends[:, :1] + t * ends[:, 1:]
-    G.eval()
-    with minigan.no_grad():
+    with evaluating(G):
         images = G(minigan.tensor(z.reshape(-1, z_dim), dtype="float32")).numpy()
-    G.train()
     figure, axis = plt.subplots(figsize=(columns * 0.9, rows * 0.95))
     plots.show_grid(axis, images, columns=columns,
                     title="z moving in a straight line from left to right")
@@ -196,10 +204,8 @@ def main(argv=None):
     grids = {}
 
     def sample_grid(step):
-        G.eval()
-        with minigan.no_grad():
+        with evaluating(G):
             grids[step] = G(fixed_z).numpy()
-        G.train()
         return grids[step]
 
     batches = data.Batches(train_images, batch_size=args.batch, seed=args.seed)
