@@ -6,7 +6,7 @@ The pieces, in the order a reader meets them:
 * ``minigan.autograd``  Tensor, Function and the backward pass
 * ``minigan.ops``       the differentiable operations
 * ``minigan.nn``        layers (``nn.functional`` holds the kernels)
-* ``minigan.optim``     SGD, Adam, RMSprop
+* ``minigan.optim``     SGD, Adam, RMSprop (and WGAN's weight clipping)
 * ``minigan.gradcheck`` checking gradients against finite differences
 """
 from minigan import backend

@@ -15,6 +15,10 @@ are Python floats, which under NumPy's promotion rules never widen an array).
 
 Parameters may also be given as *groups*, each a dict with its own settings, as
 in PyTorch: ``SGD([{'params': a}, {'params': b, 'lr': 0.1}], lr=0.01)``.
+
+``clip_weights_`` is the constraint of the original WGAN, applied after each step:
+it is not an optimizer but a projection of the parameters that the optimizer has
+just moved.
 """
 from minigan import backend
 from minigan.autograd import Tensor
@@ -273,3 +277,33 @@ class RMSprop(Optimizer):
             p -= lr * b
         else:
             p -= lr * scaled
+
+
+# --- a constraint applied after the step ---------------------------------------------------
+def clip_weights_(parameters, c):
+    """Clip every parameter into [-c, c], in place: WGAN's weight clipping.
+
+    Arjovsky et al. (2017) keep the critic's weights in a compact set so that the
+    critic is K-Lipschitz for some K (unknown, but fixed by c and the architecture);
+    the critic then estimates K times the earth mover's distance. They clip every
+    parameter of the critic, biases included, with c = 0.01, after each step of
+    RMSprop::
+
+        critic_optimizer.step()
+        optim.clip_weights_(critic.parameters(), 0.01)
+
+    Clipping is crude: with c too small the gradients vanish, too large and the
+    critic is slow to reach its optimum (Gulrajani et al. 2017 replace it with a
+    gradient penalty, ``minigan.gan.penalties``). Like ``step``, it changes the arrays
+    in place and records no graph.
+
+    Args:
+        parameters: an iterable of Tensors (e.g. ``critic.parameters()``).
+        c: the bound, > 0.
+    """
+    _check(c > 0, f"clip_weights_: c must be > 0, got {c}")
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    for p in parameters:
+        xp = backend.array_module(p.data)
+        xp.clip(p.data, -float(c), float(c), out=p.data)

@@ -423,3 +423,16 @@ REARRANGEMENTS = [
 def by_name(cases):
     """``cases`` as pytest parameters whose test ids are the cases' names."""
     return [pytest.param(case, id=case.name) for case in cases]
+
+
+# --- modules in float64 ------------------------------------------------------------------
+def double_(module):
+    """Convert ``module``'s parameters and float buffers to float64 in place; return it.
+
+    Finite differences need float64 (see ``minigan.gradcheck``), and layers are made in
+    float32. Buffers go too, so that a spectral norm's u and v match its weight.
+    """
+    for t in list(module.parameters()) + list(module.buffers()):
+        if t.dtype.kind == "f":
+            t.data = t.data.astype(numpy.float64)
+    return module

@@ -435,7 +435,9 @@ def add_arguments(parser):
     parser.add_argument("--d-steps", type=int, default=1500,
                         help="steps of D against the fixed G in part (a) (default 1500)")
     parser.add_argument("--batch", type=int, default=512, help="samples of each kind per step")
-    parser.add_argument("--generator-loss", choices=sorted(losses.LOSSES),
+    # Only the two generator losses of the cross-entropy game this chapter's D plays; the
+    # other entries of losses.LOSSES pair with discriminator losses of their own.
+    parser.add_argument("--generator-loss", choices=["saturating", "nonsaturating"],
                         default="nonsaturating", help="G's loss in part (d)")
     parser.add_argument("--k", type=int, default=1, help="steps of D per step of G in (d)")
 

@@ -1,18 +1,20 @@
-"""GAN losses, written from the discriminator's logits.
+"""GAN losses, written from the discriminator's raw output.
 
-A discriminator network ends in a linear layer: its output is a logit a, and
-D = sigmoid(a) is the probability it gives to "real". Every loss here takes the
-logits and returns a scalar Tensor that its player *minimises*. From logits the
-logs are exact for any a, because
+A discriminator network ends in a linear layer. Its output is a real number per
+sample: a *logit* a for the cross-entropy games below, with D = sigmoid(a) the
+probability it gives to "real", or a *score* used as it is by the least-squares,
+hinge and Wasserstein games (no sigmoid anywhere). Every loss here takes those
+outputs and returns a scalar Tensor that its player *minimises*.
+
+**The cross-entropy games** (Goodfellow et al. 2014). From logits the logs are
+exact for any a, because
 
     log D       = log sigmoid(a)     = -softplus(-a)
     log (1 - D) = log sigmoid(-a)    = -softplus(a)
 
 with softplus(a) = log(1 + e^a) computed without overflow. Written with D itself,
 log(1 - D) is log(0) = -inf as soon as D rounds to 1 (a > 17 in float32).
-
-The losses of Goodfellow et al. (2014), for the value
-V(D, G) = E_data[log D(x)] + E_z[log(1 - D(G(z)))]:
+For the value V(D, G) = E_data[log D(x)] + E_z[log(1 - D(G(z)))]:
 
 * the discriminator ascends V, that is it minimises  -V
   (binary cross-entropy with label 1 on real samples and 0 on fakes);
@@ -22,11 +24,25 @@ V(D, G) = E_data[log D(x)] + E_z[log(1 - D(G(z)))]:
   (``generator_loss_nonsaturating``): the same fixed point, but a strong gradient
   early in training, when D confidently rejects the fakes (see chapter 02).
 
-Adding a loss: write a function of logits returning a scalar Tensor to minimise,
-and, if it forms a new game, add a (discriminator loss, generator loss) pair to
-``LOSSES`` so chapters can choose it by name.
+**The loss zoo.** Three later games replace the log loss, each to keep the
+generator's gradient alive where the cross-entropy saturates:
+
+* least squares (LSGAN, Mao et al. 2017): D regresses real scores to b and fake
+  ones to a, G pulls fake scores to c; with b - c = 1 and b - a = 2 the generator
+  minimises a Pearson chi^2 divergence (``theory.lsgan_generator_objective``);
+* hinge (Lim & Ye 2017; Miyato et al. 2018): D only pushes scores that are on
+  the wrong side of a margin of 1; G raises the fake scores;
+* Wasserstein (WGAN, Arjovsky et al. 2017): a 1-Lipschitz critic f estimates the
+  earth mover's distance sup_f E_data[f(x)] - E_g[f(x)]; G lowers it. The
+  Lipschitz constraint is not in the loss: it comes from weight clipping
+  (``minigan.optim.clip_weights_``), a gradient penalty
+  (``minigan.gan.penalties``) or spectral normalisation (``minigan.nn.utils``).
+
+Adding a loss: write a function of the discriminator's outputs returning a scalar
+Tensor to minimise, and, if it forms a new game, add a (discriminator loss,
+generator loss) pair to ``LOSSES`` so chapters can choose it by name.
 """
-from minigan.ops import mean, softplus
+from minigan.ops import mean, relu, softplus
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -62,8 +78,84 @@ def generator_loss_nonsaturating(fake_logits):
     return mean(softplus(-fake_logits))
 
 
+# --- least squares (LSGAN) ------------------------------------------------------------------
+def discriminator_loss_least_squares(real_scores, fake_scores, a=0.0, b=1.0):
+    """LSGAN's discriminator loss: regress real scores to b and fake scores to a.
+
+        L_D = 1/2 E_data[(D(x) - b)^2] + 1/2 E_z[(D(G(z)) - a)^2]
+
+    The defaults a = 0, b = 1 (with c = 1 for the generator) are the 0-1 coding that
+    implementations commonly use; a = -1, b = 1, c = 0 meets the conditions of Mao et
+    al.'s Theorem 1 (b - c = 1, b - a = 2), under which the generator minimises a
+    Pearson chi^2 divergence. Pointwise the minimiser is
+    D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x))
+    (``theory.lsgan_optimal_discriminator``).
+
+    Args:
+        real_scores, fake_scores: D's raw outputs (no sigmoid), any shapes.
+        a, b: the targets for fake and for real samples.
+    """
+    return 0.5 * mean((real_scores - b) ** 2) + 0.5 * mean((fake_scores - a) ** 2)
+
+
+def generator_loss_least_squares(fake_scores, c=1.0):
+    """LSGAN's generator loss: pull the fake scores to c, the value G wants D to believe.
+
+        L_G = 1/2 E_z[(D(G(z)) - c)^2]
+
+    Its derivative in a score s is (s - c) / N: it grows with the distance from c
+    instead of saturating, so fakes far on the wrong side still get a strong push.
+    """
+    return 0.5 * mean((fake_scores - c) ** 2)
+
+
+# --- hinge ----------------------------------------------------------------------------------
+def discriminator_loss_hinge(real_scores, fake_scores):
+    """The hinge loss of the discriminator (SAGAN, BigGAN, SN-GAN's best runs):
+
+        L_D = E_data[relu(1 - D(x))] + E_z[relu(1 + D(G(z)))]
+
+    A real sample whose score is already above 1, or a fake one below -1, adds
+    nothing and gets no gradient: D spends its capacity on the samples it gets wrong.
+    """
+    return mean(relu(1 - real_scores)) + mean(relu(1 + fake_scores))
+
+
+def generator_loss_hinge(fake_scores):
+    """The generator's loss of the hinge game: L_G = -E_z[D(G(z))].
+
+    It has no margin: G raises every fake score, with slope -1/N whatever D says
+    (the same loss as the Wasserstein generator's).
+    """
+    return -mean(fake_scores)
+
+
+# --- Wasserstein (WGAN) ---------------------------------------------------------------------
+def critic_loss_wasserstein(real_scores, fake_scores):
+    """The WGAN critic's loss, the negated estimate of the earth mover's distance:
+
+        L_f = E_z[f(G(z))] - E_data[f(x)]
+
+    By the Kantorovich-Rubinstein duality, W1(p_data, p_g) = sup over 1-Lipschitz f
+    of E_data[f(x)] - E_g[f(x)], so a critic that minimises L_f under a Lipschitz
+    constraint makes -L_f an estimate of W1. Without the constraint the scores
+    simply grow without bound: pair this loss with a gradient penalty, spectral
+    normalisation or weight clipping.
+    """
+    return mean(fake_scores) - mean(real_scores)
+
+
+def generator_loss_wasserstein(fake_scores):
+    """The WGAN generator's loss: L_G = -E_z[f(G(z))], the part of the W1 estimate G moves."""
+    return -mean(fake_scores)
+
+
 # name -> (discriminator loss, generator loss): the games a chapter can choose from.
+# least_squares uses the 0-1 coding a = 0, b = 1, c = 1 (the defaults).
 LOSSES = {
     "saturating": (discriminator_loss, generator_loss_saturating),
     "nonsaturating": (discriminator_loss, generator_loss_nonsaturating),
+    "least_squares": (discriminator_loss_least_squares, generator_loss_least_squares),
+    "hinge": (discriminator_loss_hinge, generator_loss_hinge),
+    "wasserstein": (critic_loss_wasserstein, generator_loss_wasserstein),
 }

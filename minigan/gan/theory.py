@@ -1,4 +1,4 @@
-"""The GAN game in closed form: the optimal discriminator, the value, and the JSD.
+"""The GAN games in closed form: the optimal discriminator, the value, the JSD; LSGAN's chi^2.
 
 Goodfellow et al. (2014) analyse the game
 
@@ -34,6 +34,32 @@ densities; ``points`` (the modes, say) tell the quadrature where the mass is.
 A discriminator is given by its *logit* a(x), with D(x) = sigmoid(a(x)), because
 that is what a network outputs and because log D = -softplus(-a) and
 log(1 - D) = -softplus(a) are exact even where D rounds to 0 or 1.
+
+**The least-squares game** (LSGAN, Mao et al. 2017) has its own closed forms, at the
+end of this module. D minimises 1/2 E_data[(D - b)^2] + 1/2 E_g[(D - a)^2], which
+pointwise, at each x, is the weighted least-squares problem
+
+    min_y  p_data(x) (y - b)^2 + p_g(x) (y - a)^2,   solved by
+    D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)).
+
+G minimises 1/2 E_g[(D - c)^2]; adding 1/2 E_data[(D - c)^2], which does not depend
+on G, gives at D*
+
+    2 C(G) = integral of (p_data + p_g) (D* - c)^2 dx
+           = integral of ((b - c)(p_data + p_g) - (b - a) p_g)^2 / (p_data + p_g) dx,
+
+because (p_data + p_g)(D* - c) = (b - c) p_data + (a - c) p_g. With b - c = 1 and
+b - a = 2 (a = -1, b = 1, c = 0, say) the numerator is (p_data + p_g - 2 p_g)^2, so
+
+    C(G) = 1/2 integral of (2 p_g - (p_data + p_g))^2 / (p_data + p_g) dx
+         = 1/2 integral of (p_data - p_g)^2 / (p_data + p_g) dx.
+
+Mao et al. write this integral as chi^2_Pearson(p_data + p_g || 2 p_g), putting the
+*first* argument in the denominator. ``pearson_chi2`` below follows the usual
+convention chi^2(P || Q) = integral of (p - q)^2 / q dx (the f-divergence of
+f(t) = (t - 1)^2, the denominator the second argument), in which the same integral
+is ``pearson_chi2(2 p_g, p_data + p_g)``. It is 0 only when p_g = p_data, so the
+generator's best reply is again p_g = p_data.
 """
 import math
 
@@ -143,3 +169,60 @@ def optimal_value(p_data, p_g, lower, upper, points=None, tolerance=1e-10):
     Its minimum over G, -log 4, is reached exactly when p_g = p_data.
     """
     return -LOG_4 + 2 * jensen_shannon_divergence(p_data, p_g, lower, upper, points, tolerance)
+
+
+# --- the least-squares game (LSGAN) --------------------------------------------------------
+def lsgan_optimal_discriminator(p_data, p_g, a=-1.0, b=1.0):
+    """D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)), LSGAN's best discriminator.
+
+    It minimises 1/2 E_data[(D - b)^2] + 1/2 E_g[(D - a)^2] at every x (see the module
+    docstring). Takes the densities' values at the same points, like
+    ``optimal_discriminator``; where both vanish it is taken to be (a + b) / 2.
+
+    >>> lsgan_optimal_discriminator(np.array([0.3, 0.2, 0.0]), np.array([0.1, 0.2, 0.0]))
+    array([0.5, 0. , 0. ])
+    """
+    p, q = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    total = p + q
+    return np.where(total > 0, (b * p + a * q) / np.where(total > 0, total, 1.0),
+                    0.5 * (a + b))[()]
+
+
+def lsgan_generator_objective(p_data, p_g, lower, upper, a=-1.0, b=1.0, c=0.0, points=None,
+                              tolerance=1e-10):
+    """C(G) = 1/2 E_data[(D*(x) - c)^2] + 1/2 E_g[(D*(x) - c)^2], by quadrature.
+
+    The generator's LSGAN loss at the optimal discriminator D* (of ``a``, ``b``), with
+    the real-data term, which does not depend on G, included as in Mao et al.'s
+    Theorem 1. For b - c = 1 and b - a = 2 it equals
+    1/2 ``pearson_chi2(2 p_g, p_data + p_g)``.
+
+    Args:
+        p_data, p_g: density functions; lower, upper, points, tolerance: as for ``value``.
+        a, b, c: the targets of the game (fake, real, and what G wants D to say).
+    """
+    def integrand(x):
+        p, q = p_data(x), p_g(x)
+        return 0.5 * (p + q) * (lsgan_optimal_discriminator(p, q, a, b) - c) ** 2
+    return _integrate(integrand, lower, upper, points, tolerance)
+
+
+def pearson_chi2(p, q, lower, upper, points=None, tolerance=1e-10):
+    """chi^2(P || Q) = integral of (p(x) - q(x))^2 / q(x) dx over [lower, upper], by quadrature.
+
+    The f-divergence of f(t) = (t - 1)^2, so the second argument is the denominator
+    (see the module docstring for Mao et al.'s reversed notation). ``p`` and ``q``
+    are non-negative functions; they need not integrate to 1 (LSGAN's theorem
+    compares p_data + p_g with 2 p_g, each of mass 2). A point where q = 0 adds 0 if
+    p = 0 there too, and makes the divergence infinite otherwise.
+
+    >>> from scipy.stats import norm
+    >>> pearson_chi2(norm(0, 1).pdf, norm(0, 1).pdf, -12, 12)
+    0.0
+    """
+    def integrand(x):
+        px, qx = p(x), q(x)
+        if qx > 0:
+            return (px - qx) ** 2 / qx
+        return 0.0 if px == 0 else math.inf
+    return _integrate(integrand, lower, upper, points, tolerance)

@@ -15,9 +15,10 @@ from minigan.ops import (leaky_relu, matmul, mean, relu, reshape, sigmoid, softp
                          tanh)
 from minigan.ops.elementwise import as_tensor
 
-__all__ = ["linear", "conv2d", "conv_transpose2d", "batch_norm", "relu", "leaky_relu", "tanh",
-           "sigmoid", "softplus", "dropout", "binary_cross_entropy_with_logits",
-           "binary_cross_entropy", "mse_loss", "log_softmax", "softmax", "cross_entropy"]
+__all__ = ["linear", "conv2d", "conv_transpose2d", "batch_norm", "layer_norm", "instance_norm",
+           "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "dropout",
+           "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "log_softmax",
+           "softmax", "cross_entropy"]
 
 
 def _pair(value, name, op):
@@ -153,6 +154,110 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if bias is not None:
         x_hat = x_hat + reshape(bias, stat_shape)
     return x_hat
+
+
+def _standardize(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) over ``axes``, with the population variance.
+
+    Written with primitives and nothing saved in between, so its gradient, through
+    the mean and the variance too, is exact to any order.
+    """
+    centred = x - mean(x, axes, keepdims=True)
+    variance = mean(centred * centred, axes, keepdims=True)
+    return centred / sqrt(variance + eps)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation (Ba et al. 2016): standardise each sample over its last axes.
+
+    With the k = len(normalized_shape) last axes of x as one group per sample,
+
+        y = (x - mu) / sqrt(sigma2 + eps) * weight + bias,
+
+    mu and sigma2 the mean and (population) variance of that group. Each sample is
+    normalised on its own, so unlike batch norm the output for one sample does not
+    depend on the others: what a critic trained with a gradient penalty needs, since
+    the penalty takes each sample's gradient separately (Gulrajani et al. 2017).
+
+    Shapes: x (..., *normalized_shape); weight, bias normalized_shape (elementwise).
+
+    >>> layer_norm(x, (64,)).shape        # x (8, 64): each row has mean 0, variance ~1
+    (8, 64)
+    """
+    normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                        else tuple(normalized_shape))
+    k = len(normalized_shape)
+    if k == 0 or x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} must end in normalized_shape "
+                         f"{normalized_shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != normalized_shape:
+            raise ValueError(f"layer_norm: {name} has shape {t.shape}, expected "
+                             f"normalized_shape {normalized_shape}")
+    y = _standardize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalisation (Ulyanov et al. 2016): standardise each channel of each sample.
+
+    For sample n and channel c, over the spatial axes (H, W):
+
+        y[n, c] = (x[n, c] - mu_nc) / sqrt(sigma2_nc + eps) * weight[c] + bias[c],
+
+    mu_nc and sigma2_nc the mean and (population) variance of that one feature map.
+    With ``running_mean``/``running_var`` given and ``use_input_stats``, they are
+    updated in place with the batch's average statistics, as PyTorch does:
+
+        running_mean <- (1 - momentum) running_mean + momentum mean_n(mu_nc)
+        running_var  <- (1 - momentum) running_var  + momentum mean_n(sigma2_nc m / (m - 1))
+
+    with m = H W (the unbiased variance). ``use_input_stats=False`` normalises with the
+    running statistics instead (evaluation with ``track_running_stats``).
+
+    Shapes: x (N, C, H, W) (or (N, C, L), any number of spatial axes);
+    running_mean, running_var, weight, bias (C,).
+    """
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected input of shape (N, C, H, W), got shape "
+                         f"{x.shape}")
+    channels = x.shape[1]
+    stat_shape = (1, channels) + (1,) * (x.ndim - 2)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"instance_norm: {name} has shape {t.shape} but the input "
+                             f"{x.shape} has {channels} channels")
+    spatial = tuple(range(2, x.ndim))
+    if use_input_stats:
+        count = x.size // (x.shape[0] * channels)
+        if count < 2:
+            raise ValueError(f"instance_norm: expected more than 1 spatial element per "
+                             f"channel, got input of shape {x.shape}")
+        y = _standardize(x, spatial, eps)
+        if running_mean is not None and running_var is not None:
+            data = x.data
+            m = momentum
+            running_mean.data *= 1 - m
+            running_mean.data += m * data.mean(axis=spatial).mean(axis=0)
+            running_var.data *= 1 - m
+            running_var.data += m * data.var(axis=spatial, ddof=1).mean(axis=0)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
+                             "running_var")
+        y = ((x - reshape(running_mean, stat_shape))
+             / sqrt(reshape(running_var, stat_shape) + eps))
+    if weight is not None:
+        y = y * reshape(weight, stat_shape)
+    if bias is not None:
+        y = y + reshape(bias, stat_shape)
+    return y
 
 
 def dropout(x, p=0.5, training=True):

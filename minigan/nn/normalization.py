@@ -1,4 +1,12 @@
-"""Batch normalisation layers: the learned scale and shift, and the running statistics."""
+"""Normalisation layers: batch norm (statistics of the batch), layer norm (of each sample)
+and instance norm (of each feature map), each with a learned scale and shift.
+
+Which statistics a layer uses decides what it may be used for. Batch norm mixes the
+samples of a batch: one sample's output depends on the others, which is harmless in
+a generator but makes a critic's per-sample gradient (the gradient penalty of
+WGAN-GP) ill-defined. Layer norm and instance norm normalise each sample on its own,
+so they take batch norm's place in such critics.
+"""
 import numpy
 
 from minigan.creation import ones, zeros
@@ -51,3 +59,73 @@ class BatchNorm2d(BatchNorm):
     """Batch norm of feature maps: x (N, C, H, W), statistics over N, H and W per channel."""
 
     expected_ndim, expected_shape = 4, "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the last axes, as in PyTorch: see ``functional.layer_norm``.
+
+    y = (x - mu) / sqrt(var + eps) * weight + bias, with mu and var taken over the last
+    len(normalized_shape) axes of each sample; weight (ones) and bias (zeros) have
+    shape normalized_shape and act elementwise (``elementwise_affine=True``).
+
+    >>> LayerNorm(64)(minigan.randn(8, 64)).shape                 # per row
+    (8, 64)
+    >>> LayerNorm((64, 7, 7))(minigan.randn(8, 64, 7, 7)).shape   # per image, all channels
+    (8, 64, 7, 7)
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        self.normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                                 else tuple(normalized_shape))
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(ones(self.normalized_shape)) if elementwise_affine else None
+        self.bias = (Parameter(zeros(self.normalized_shape)) if elementwise_affine and bias
+                     else None)
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class InstanceNorm2d(Module):
+    """Instance normalisation of feature maps, as in PyTorch: see ``functional.instance_norm``.
+
+    Per sample n and channel c, statistics over H and W:
+    y[n, c] = (x[n, c] - mu_nc) / sqrt(var_nc + eps) * weight[c] + bias[c].
+    PyTorch's defaults: no scale and shift (``affine=False``) and no running statistics
+    (``track_running_stats=False``), so training and evaluation compute the same thing.
+    With ``track_running_stats=True`` the running estimates are buffers, updated in
+    training and used in evaluation, as in batch norm.
+
+    Shapes: x (N, C, H, W) -> y of the same shape.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features)) if affine else None
+        self.bias = Parameter(zeros(num_features)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features))
+            self.register_buffer("running_var", ones(num_features))
+        else:
+            self.running_mean = self.running_var = None
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"InstanceNorm2d: expected input of shape (N, C, H, W), got "
+                             f"shape {x.shape}")
+        use_input_stats = self.training or not self.track_running_stats
+        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                               use_input_stats=use_input_stats, momentum=self.momentum,
+                               eps=self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
