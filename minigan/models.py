@@ -28,7 +28,9 @@ and returns the (freshly initialised) model; load the checkpoint's weights into 
 """
 import importlib
 
-from minigan import nn
+from minigan import backend, nn
+from minigan.autograd import Tensor
+from minigan.ops import concatenate
 
 
 def dcgan28_generator(z_dim=100, width=64):
@@ -83,6 +85,129 @@ def dcgan64_discriminator(width=64, channels=3):
         layers.append(nn.LeakyReLU(0.2))
     layers += [nn.Conv2d(8 * width, 1, 4, 1, 0), nn.Flatten()]
     return nn.Sequential(*layers).apply(nn.init.dcgan_)
+
+
+def one_hot(labels, num_classes, dtype="float32"):
+    """onehot[n, c] = 1 if labels[n] == c else 0, as a constant Tensor (N, num_classes).
+
+    ``labels`` is an integer array or Tensor (N,) with values in 0..num_classes-1.
+    """
+    xp = backend.get_array_module()
+    labels = xp.asarray(getattr(labels, "data", labels))
+    if labels.ndim != 1 or (labels.size and (int(labels.min()) < 0
+                                             or int(labels.max()) >= num_classes)):
+        raise ValueError(f"one_hot: expected labels (N,) in 0..{num_classes - 1}, got shape "
+                         f"{labels.shape}" + (f" with values {int(labels.min())}.."
+                                              f"{int(labels.max())}" if labels.size else ""))
+    return Tensor(xp.eye(num_classes, dtype=dtype)[labels])
+
+
+def _cycling_labels(n, num_classes):
+    """0, 1, ..., num_classes - 1, 0, 1, ...: every class in turn (the default request)."""
+    return backend.get_array_module().arange(n) % num_classes
+
+
+class ConditionalGenerator(nn.Module):
+    """The DCGAN-28 generator told which class to draw (Mirza & Osindero 2014):
+
+        G(z, y) = dcgan28_generator(concatenate(z, onehot(y)))     z (B, z_dim), y (B,)
+
+    The one-hot label is simply z's last ``num_classes`` inputs. Without ``labels`` it
+    draws the classes in turn (0, 1, ..., 9, 0, ...), which is what
+    ``python -m minigan sample`` shows.
+    """
+
+    def __init__(self, z_dim=100, num_classes=10, width=64):
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.net = dcgan28_generator(z_dim + num_classes, width)
+
+    def forward(self, z, labels=None):
+        if labels is None:
+            labels = _cycling_labels(z.shape[0], self.num_classes)
+        return self.net(concatenate([z, one_hot(labels, self.num_classes, z.dtype)], axis=1))
+
+
+class ConditionalDiscriminator(nn.Module):
+    """The DCGAN-28 discriminator shown the class it should judge against:
+
+        D(x, y) = dcgan28 discriminator on concatenate(x, onehot(y) broadcast to 28x28)
+
+    The label enters as ``num_classes`` constant feature maps next to the image (map y is
+    all ones, the others zero), so the first convolution sees image and label together:
+    a garment of the wrong class is a fake, however real it looks.
+    """
+
+    def __init__(self, num_classes=10, width=64, channels=1, side=28):
+        super().__init__()
+        self.num_classes, self.side = num_classes, side
+        self.net = dcgan28_discriminator(width)
+        # The first layer sees the image's channels and the label's maps.
+        setattr(self.net, "0", nn.Conv2d(channels + num_classes, width, 4, 2, 1).apply(nn.init.dcgan_))
+
+    def forward(self, x, labels):
+        if x.ndim != 4 or x.shape[2:] != (self.side, self.side):
+            raise ValueError(f"ConditionalDiscriminator: expected images (B, C, {self.side}, "
+                             f"{self.side}), got shape {x.shape}")
+        xp = backend.array_module(x.data)
+        maps = one_hot(labels, self.num_classes, x.dtype).data[:, :, None, None]
+        maps = xp.broadcast_to(maps, (x.shape[0], self.num_classes) + x.shape[2:])
+        return self.net(concatenate([x, Tensor(xp.ascontiguousarray(maps))], axis=1))
+
+
+class InfoGenerator(nn.Module):
+    """InfoGAN's generator (Chen et al. 2016): the DCGAN-28 generator fed noise and codes,
+
+        G(z, c, u) = dcgan28_generator(concatenate(z, onehot(c), u))
+
+    z ~ N(0, I) of ``z_dim`` (62 in the paper's MNIST model), a categorical code
+    c ~ Uniform{0..categories-1} and ``continuous`` codes u ~ U(-1, 1). Nothing tells G
+    what the codes mean; the mutual-information term makes it use them. Defaults for a
+    plain ``G(z)``: the categories in turn and u = 0.
+    """
+
+    def __init__(self, z_dim=62, categories=10, continuous=2, width=64):
+        super().__init__()
+        self.z_dim, self.categories, self.continuous = z_dim, categories, continuous
+        self.net = dcgan28_generator(z_dim + categories + continuous, width)
+
+    def forward(self, z, category=None, continuous=None):
+        if category is None:
+            category = _cycling_labels(z.shape[0], self.categories)
+        if continuous is None:
+            continuous = Tensor(backend.array_module(z.data).zeros(
+                (z.shape[0], self.continuous), dtype=z.dtype))
+        code = [z, one_hot(category, self.categories, z.dtype), continuous]
+        return self.net(concatenate(code, axis=1))
+
+
+class InfoDiscriminator(nn.Module):
+    """InfoGAN's discriminator and its Q network, sharing one convolutional trunk:
+
+        h = trunk(x)                         the DCGAN-28 discriminator up to Flatten (B, 6272)
+        D's logit       = Linear(6272, 1)(h)
+        Q's guess of c  = categorical logits (B, categories)  } from one small head:
+        Q's guess of u  = means (B, continuous)               } Linear-BN-LeakyReLU-Linear
+
+    Sharing the trunk makes Q almost free: one forward pass answers both "real?" and
+    "which code made this?". ``forward`` returns (logits, category_logits, continuous_means).
+    """
+
+    def __init__(self, categories=10, continuous=2, width=64, hidden=128):
+        super().__init__()
+        self.categories = categories
+        layers = list(dcgan28_discriminator(width))
+        self.trunk = nn.Sequential(*layers[:-1])     # up to and including Flatten
+        self.head = layers[-1]                        # Linear(2w * 7 * 7, 1)
+        features = self.head.in_features
+        self.q_head = nn.Sequential(nn.Linear(features, hidden), nn.BatchNorm1d(hidden),
+                                    nn.LeakyReLU(0.2), nn.Linear(hidden, categories + continuous)
+                                    ).apply(nn.init.dcgan_)
+
+    def forward(self, x):
+        h = self.trunk(x)
+        q = self.q_head(h)
+        return self.head(h), q[:, :self.categories], q[:, self.categories:]
 
 
 def generator_spec(factory, **kwargs):

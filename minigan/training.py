@@ -21,14 +21,34 @@ the same batches, the same random draws, the same weights, bit for bit.
 A loss that turns NaN or infinite stops the run with :class:`TrainingDiverged`
 before anything is saved, so ``latest.ckpt`` stays the last good state.
 """
+import contextlib
 import csv
 import math
 
 import numpy
 
 from minigan import backend, plots
+from minigan.autograd import no_grad
 from minigan.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minigan.progress import Progress
+
+
+@contextlib.contextmanager
+def evaluating(*models):
+    """``models`` in evaluation mode (batch norm on its running statistics) and no graph,
+    for drawing samples or measuring; then back in training mode, even if the body fails::
+
+        with evaluating(G):
+            images = G(fixed_z)
+    """
+    for model in models:
+        model.eval()
+    try:
+        with no_grad():
+            yield models[0] if len(models) == 1 else models
+    finally:
+        for model in models:
+            model.train()
 
 
 class TrainingDiverged(RuntimeError):

@@ -14,7 +14,6 @@
 # two cores; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%
-import contextlib
 import time
 
 import numpy as np
@@ -26,7 +25,7 @@ from minigan.gan import losses
 from minigan.metrics import features
 from minigan.metrics.fid import fid
 from minigan.metrics.precision_recall import precision_recall
-from minigan.training import Trainer
+from minigan.training import Trainer, evaluating
 
 # %% [markdown]
 # ## The two networks (`minigan.models`)
@@ -91,18 +90,6 @@ def make_step(G, D, opt_g, opt_d, batch_size, z_dim):
 
 
 # %%
-@contextlib.contextmanager
-def evaluating(G):
-    """G in evaluation mode (batch norm on its running statistics) and no graph, then back
-    to training mode, even if the body fails."""
-    G.eval()
-    try:
-        with minigan.no_grad():
-            yield G
-    finally:
-        G.train()
-
-
 def generate(G, n, z_dim, batch=500):
     with evaluating(G):
         return np.concatenate([G(minigan.randn(min(batch, n - i), z_dim)).numpy()
