@@ -161,3 +161,36 @@ def test_conv_errors_name_the_op_and_shapes(call, message):
     """Bad shapes are reported in the user's terms, not as an error deep inside NumPy."""
     with pytest.raises(ValueError, match=message):
         call()
+
+
+LAYOUTS = {
+    "contiguous": lambda a: a,
+    # the layout minigan's convolutions return: an (N, C, H, W) view of N H W C memory
+    "channels last": lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+    # every other row and column of a larger array: no contiguous axis at all
+    "strided": lambda a: np.repeat(np.repeat(a, 2, axis=2), 2, axis=3)[:, :, ::2, ::2],
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_kernels_give_the_same_numbers_for_every_memory_layout(layout):
+    """conv2d -> batch_norm -> leaky_relu -> conv_transpose2d: values and gradients do not
+    depend on how the input array is laid out in memory, only on its values (the kernels
+    copy to their own layout inside)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 8, 8))
+    w1, w2 = rng.standard_normal((5, 4, 4, 4)), rng.standard_normal((5, 2, 4, 4))
+
+    def run(array):
+        xt = minigan.tensor(array, requires_grad=True)
+        a, b = minigan.tensor(w1, requires_grad=True), minigan.tensor(w2, requires_grad=True)
+        h = F.conv2d(xt, a, stride=2, padding=1)
+        h = F.batch_norm(h, None, None, training=True)
+        y = F.conv_transpose2d(F.leaky_relu(h, 0.2), b, stride=2, padding=1)
+        (y * minigan.tensor(np.arange(y.data.size).reshape(y.shape) % 7)).sum().backward()
+        return [y.numpy(), xt.grad.numpy(), a.grad.numpy(), b.grad.numpy()]
+
+    arranged = LAYOUTS[layout](x)
+    np.testing.assert_array_equal(arranged, x)
+    for got, expected in zip(run(arranged), run(x)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

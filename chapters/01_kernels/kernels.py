@@ -42,9 +42,11 @@ def tensor(array, requires_grad=False):
 #
 #     y = W.reshape(O, C kh kw) @ cols          (O, N Ho Wo)
 #
-# which BLAS (or cuBLAS) runs at full speed. minigan builds `cols` with a loop
+# which BLAS (or cuBLAS) runs at full speed. `cols` can be built with a loop
 # over the kh x kw kernel offsets, each one a strided slice of the padded input
-# (see `minigan.ops.conv.im2col`). The price is memory: each input pixel is
+# (exercise 1.1); minigan's kernel copies it at once from a strided view of a
+# channels-last copy of the input (see `minigan.ops.conv.im2col`, which returns it
+# in this order). The price is memory: each input pixel is
 # copied into about kh kw / s^2 columns.
 #
 # We check the matrix product against (1) computed one output pixel at a time.

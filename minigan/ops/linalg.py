@@ -8,9 +8,16 @@ class MatMul(Function):
 
     dL/dA = dL/dY @ B^T and dL/dB = A^T @ dL/dY (transposing the last two axes),
     each summed over the batch axes its operand was broadcast along.
+
+    When the inner dimension k is 1, Y = A @ B is the outer product of A's column
+    and B's row, which broadcasting computes as A * B: the same numbers (one
+    product each, no sum). That is the input gradient of a Linear(in, 1) layer such as a
+    discriminator's last, (64, 1) @ (1, 6272): 0.09 ms, against 0.83 ms through BLAS.
     """
 
     def forward(self, xp, a, b):
+        if a.shape[-1] == 1 and a.ndim >= 2 and b.ndim >= 2:
+            return a * b
         return xp.matmul(a, b)
 
     def backward(self, grad):
