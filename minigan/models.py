@@ -1,7 +1,9 @@
 """Ready-made GAN models, built by plain functions so a checkpoint can name how to rebuild them.
 
 ``dcgan64_generator`` / ``dcgan64_discriminator`` are the paper's 64x64 DCGAN (for GPU
-runs; see their docstrings). The 28x28 one:
+runs; see their docstrings). ``ConditionalGenerator`` / ``ConditionalDiscriminator``
+(chapter 07) and ``InfoGenerator`` / ``InfoDiscriminator`` (chapter 08) wrap the 28x28
+pair with a label or a code. The 28x28 one:
 
 The DCGAN of ``benchmarks/dcgan.py`` (Radford et al. 2015) for 28x28 grey images,
 with ``width`` = 64 giving exactly the benchmark's layers:
