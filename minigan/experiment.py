@@ -51,6 +51,16 @@ def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=No
     return args
 
 
+def add_image_training_arguments(parser):
+    """The options the image chapters (06 onwards) share: checkpoints, resuming, and where
+    the feature network of ``minigan.metrics.features`` is cached."""
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its latest.ckpt")
+    parser.add_argument("--feature-cache", default=None,
+                        help="folder of the cached feature network (default runs/)")
+
+
 def _runs_root():
     return pathlib.Path(os.environ.get("MINIGAN_RUNS", "runs"))
 

@@ -162,11 +162,7 @@ def add_arguments(parser):
                         help="FID, precision and recall every N steps (default steps / 6)")
     parser.add_argument("--fid-samples", type=int, default=None,
                         help="images per FID (default 2000, quick 500)")
-    parser.add_argument("--checkpoint-every", type=int, default=250)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its latest.ckpt")
-    parser.add_argument("--feature-cache", default=None,
-                        help="folder of the cached feature network (default runs/)")
+    experiment.add_image_training_arguments(parser)   # --checkpoint-every, --resume, --feature-cache
 
 
 def main(argv=None):

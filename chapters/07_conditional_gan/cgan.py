@@ -198,11 +198,7 @@ def add_arguments(parser):
     parser.add_argument("--per-class", type=int, default=None,
                         help="generated images per class for each measurement "
                              "(default 200, quick 50)")
-    parser.add_argument("--checkpoint-every", type=int, default=250)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its latest.ckpt")
-    parser.add_argument("--feature-cache", default=None,
-                        help="folder of the cached feature network (default runs/)")
+    experiment.add_image_training_arguments(parser)   # --checkpoint-every, --resume, --feature-cache
 
 
 def main(argv=None):
