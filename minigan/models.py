@@ -229,3 +229,44 @@ def build(spec):
     module_name, _, function_name = spec["factory"].partition(":")
     function = getattr(importlib.import_module(module_name), function_name)
     return function(**spec.get("kwargs", {}))
+
+
+class ResidualBlock(nn.Module):
+    """The residual block of Johnson et al. (2016) and CycleGAN's ResNet generator:
+
+        y = x + [pad, conv3x3, norm, ReLU, pad, conv3x3, norm](x)
+
+    Both convolutions keep the channels and, padded by 1, the size, so y has x's shape.
+    With CycleGAN's defaults the padding is the image's reflection (``padding_mode``
+    "reflect"; "zeros" pads with zeros) and the norm is ``InstanceNorm2d`` ("instance";
+    also "batch", or "none"). As in CycleGAN, the convolutions have a bias except before
+    batch norm, whose own shift makes it redundant.
+
+    The block learns a correction to x rather than a new image: with the branch at 0
+    (its convolution weights zero, say) it is the identity, so a stack of nine stays
+    trainable where nine plain layers would have to learn the identity first.
+
+    Shapes: x (N, channels, H, W) -> y (N, channels, H, W).
+    """
+
+    def __init__(self, channels, norm="instance", padding_mode="reflect"):
+        super().__init__()
+        norms = {"instance": nn.InstanceNorm2d, "batch": nn.BatchNorm2d, "none": None}
+        if norm not in norms:
+            raise ValueError(f"ResidualBlock: norm must be one of {list(norms)}, got {norm!r}")
+        self.channels, self.norm, self.padding_mode = channels, norm, padding_mode
+        layers = []
+        for i in range(2):
+            layers.append(nn.Conv2d(channels, channels, 3, padding=1, bias=norm != "batch",
+                                    padding_mode=padding_mode))
+            if norms[norm] is not None:
+                layers.append(norms[norm](channels))
+            if i == 0:
+                layers.append(nn.ReLU())
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.block(x)
+
+    def extra_repr(self):
+        return f"{self.channels}, norm={self.norm!r}, padding_mode={self.padding_mode!r}"

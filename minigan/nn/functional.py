@@ -10,12 +10,14 @@ import numpy
 from minigan import backend
 from minigan.autograd import Tensor
 from minigan.ops import conv as conv_ops
+from minigan.ops import padding as padding_ops
 from minigan.ops.normalization import BatchNormTraining
-from minigan.ops import (leaky_relu, matmul, mean, relu, reshape, sigmoid, softplus, sqrt,
-                         tanh)
+from minigan.ops import (broadcast_to, getitem, leaky_relu, matmul, mean, relu, reshape,
+                         sigmoid, softplus, sqrt, tanh)
 from minigan.ops.elementwise import as_tensor
 
-__all__ = ["linear", "conv2d", "conv_transpose2d", "batch_norm", "layer_norm", "instance_norm",
+__all__ = ["linear", "conv2d", "conv_transpose2d", "pad", "interpolate", "avg_pool2d",
+           "embedding", "batch_norm", "layer_norm", "instance_norm", "adaptive_instance_norm",
            "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "dropout",
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "log_softmax",
            "softmax", "cross_entropy"]
@@ -104,6 +106,158 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                          f"with kernel {weight.shape[2:]} and padding {padding}")
     y = conv_ops.conv_transpose2d(x, weight, stride, padding, output_padding)
     return y if bias is None else y + reshape(bias, (1, -1, 1, 1))
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pad the last axes of x, with PyTorch's order of the widths: last axis first.
+
+    ``pad`` = (left, right) pads the last axis; (left, right, top, bottom) the last
+    two, so for x (N, C, H, W) the result is (N, C, H + top + bottom, W + left + right).
+    Longer tuples go on to earlier axes in the same way.
+
+    * ``mode="constant"``: the border is ``value``.
+    * ``mode="reflect"``: the border mirrors x about its edge, without repeating the
+      edge: a row [1, 2, 3, 4] padded by 2 on both sides is [3, 2, 1, 2, 3, 4, 3, 2].
+      Every width must be smaller than its side. CycleGAN pads so before each
+      convolution, which keeps the image statistics at the border that zeros would dent.
+
+    The gradient of either mode is exact to any order (``minigan.ops.padding``).
+
+    >>> pad(x, (1, 1, 1, 1), mode="reflect").shape   # x (8, 3, 32, 32)
+    (8, 3, 34, 34)
+    """
+    widths_given = tuple(pad)
+    if (len(widths_given) % 2 or len(widths_given) // 2 > x.ndim
+            or any(int(p) != p or p < 0 for p in widths_given)):
+        raise ValueError(f"pad: pad must hold an even number of non-negative ints, at most 2 per "
+                         f"axis of the input, got {widths_given!r} for input of shape {x.shape}")
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(widths_given) // 2):   # (left, right) belongs to the last axis
+        widths[x.ndim - 1 - k] = (int(widths_given[2 * k]), int(widths_given[2 * k + 1]))
+    if all(before == after == 0 for before, after in widths):
+        return x
+    if mode == "constant":
+        return padding_ops.constant_pad(x, widths, value)
+    if mode != "reflect":
+        raise ValueError(f"pad: mode must be 'constant' or 'reflect', got {mode!r}")
+    if value != 0:
+        raise ValueError(f"pad: mode 'reflect' takes no value, got value={value!r}")
+    for axis, (before, after) in enumerate(widths):
+        if max(before, after) >= x.shape[axis]:
+            raise ValueError(f"pad: reflect padding ({before}, {after}) of axis {axis} must be "
+                             f"smaller than that side, {x.shape[axis]} (input shape {x.shape}, "
+                             f"pad {widths_given})")
+    return padding_ops.reflect_pad(x, widths)
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest"):
+    """Nearest-neighbour upsampling by whole factors: each pixel becomes an sh x sw block.
+
+        y[n, c, i, j] = x[n, c, i // sh, j // sw]
+
+    Give either ``scale_factor`` (an int, or a pair (sh, sw)) or the output ``size``
+    (an int or a pair, each a whole multiple of the input's side), as in PyTorch.
+    Only ``mode="nearest"`` with integer factors is implemented.
+
+    The gradient sums dL/dy over each block,
+
+        dL/dx[n, c, a, b] = sum_{i < sh, j < sw} g[n, c, sh a + i, sw b + j],
+
+    and needs no hand-written backward: x viewed as (N, C, H, 1, W, 1) is broadcast to
+    (N, C, H, sh, W, sw) and reshaped to (N, C, sh H, sw W), and a broadcast's backward
+    is exactly that sum over the repeated axes.
+
+    Shapes: x (N, C, H, W) -> y (N, C, sh H, sw W).
+
+    >>> interpolate(x, scale_factor=2).shape   # x (8, 64, 16, 16)
+    (8, 64, 32, 32)
+    """
+    op = "interpolate"
+    _expect_4d(op, x)
+    if mode != "nearest":
+        raise ValueError(f"{op}: only mode='nearest' is implemented, got {mode!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size and scale_factor")
+    if size is not None:
+        size = _pair(size, "size", op)
+        if any(n <= 0 or n % m for n, m in zip(size, x.shape[2:])):
+            raise ValueError(f"{op}: size {size} must be a whole multiple of the input's "
+                             f"{x.shape[2]}x{x.shape[3]} (input shape {x.shape})")
+        factors = tuple(n // m for n, m in zip(size, x.shape[2:]))
+    else:
+        factors = _pair(scale_factor, "scale_factor", op)
+        if any(s < 1 for s in factors):
+            raise ValueError(f"{op}: scale_factor must be a positive int, got {scale_factor!r}")
+    (sh, sw), (n, c, h, w) = factors, x.shape
+    blocks = broadcast_to(reshape(x, (n, c, h, 1, w, 1)), (n, c, h, sh, w, sw))
+    return reshape(blocks, (n, c, h * sh, w * sw))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Average pooling: the mean of each kh x kw window, windows ``stride`` apart.
+
+        y[n, c, a, b] = 1 / (kh kw) sum_{i < kh, j < kw} xpad[n, c, s a + i, s b + j]
+
+    with xpad = x with ``padding`` zeros on each side, counted in the mean (PyTorch's
+    default, count_include_pad=True). ``stride`` defaults to ``kernel_size``.
+    Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1.
+
+    This is conv2d of each channel on its own with the constant kernel 1 / (kh kw):
+    the channels are folded into the batch, (N C, 1, H, W), so one convolution with
+    one (1, 1, kh, kw) kernel pools them all. The kernel is a constant, so the gradient
+    is conv's in its input (each g / (kh kw) spread back over its window), to any order.
+
+    >>> avg_pool2d(x, 2).shape   # x (8, 64, 32, 32)
+    (8, 64, 16, 16)
+    """
+    op = "avg_pool2d"
+    _expect_4d(op, x)
+    kernel = _pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _pair(stride, "stride", op)
+    padding = _pair(padding, "padding", op)
+    if min(kernel) < 1 or min(stride) < 1:
+        raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be positive")
+    if any(not 0 <= p <= k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}: a "
+                         f"window of padding alone would average zeros only")
+    padded = tuple(n + 2 * p for n, p in zip(x.shape[2:], padding))
+    if any(k > n for k, n in zip(kernel, padded)):
+        raise ValueError(f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the padded input "
+                         f"{padded[0]}x{padded[1]} (input shape {x.shape}, padding {padding})")
+    n, c, h, w = x.shape
+    xp = backend.array_module(x.data)
+    mean_kernel = Tensor(xp.full((1, 1) + kernel, 1.0 / (kernel[0] * kernel[1]), dtype=x.dtype))
+    y = conv_ops.conv2d(reshape(x, (n * c, 1, h, w)), mean_kernel, stride, padding)
+    return reshape(y, (n, c) + y.shape[2:])
+
+
+def embedding(indices, weight):
+    """A lookup table: each index picks one row of ``weight``.
+
+        y[..., :] = weight[indices[...], :]      (the same as onehot(indices) @ weight)
+
+    Shapes: indices (...) integers in 0..V-1 (an array or a Tensor), weight (V, D)
+    -> y (..., D). The gradient scatters dL/dy back into the rows it came from,
+    dL/dweight[v] = sum of g[p] over the positions p with indices[p] = v, so an index
+    used twice gets both contributions (getitem's backward, a scatter-add).
+
+    >>> embedding(labels, weight).shape   # labels (64,), weight (10, 50)
+    (64, 50)
+    """
+    op = "embedding"
+    xp = backend.array_module(weight.data)
+    indices = xp.asarray(getattr(indices, "data", indices))
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight must be (num_embeddings, embedding_dim), got shape "
+                         f"{weight.shape}")
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got dtype {indices.dtype} (indices "
+                        f"shape {tuple(indices.shape)})")
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= weight.shape[0]):
+        raise IndexError(f"{op}: indices must lie in 0..{weight.shape[0] - 1} (num_embeddings "
+                         f"= {weight.shape[0]}), got {int(indices.min())}..{int(indices.max())} "
+                         f"(indices shape {tuple(indices.shape)}, weight shape {weight.shape})")
+    return getitem(weight, indices)
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -258,6 +412,35 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     if bias is not None:
         y = y + reshape(bias, stat_shape)
     return y
+
+
+def adaptive_instance_norm(x, style_scale, style_bias, eps=1e-5):
+    """Adaptive instance normalisation (AdaIN; Huang & Belongie 2017), StyleGAN's style input:
+
+        y[n, c] = style_scale[n, c] (x[n, c] - mu_nc) / sqrt(sigma2_nc + eps) + style_bias[n, c]
+
+    with mu_nc and sigma2_nc the mean and (population) variance of feature map (n, c)
+    over H and W, as in ``instance_norm``. Each map is standardised, then given the
+    mean style_bias[n, c] and the standard deviation about style_scale[n, c]: the
+    sample's style, not one weight per channel shared by the batch as in instance norm.
+
+    A composition of primitives, so its gradient, in x and in the style, is exact to
+    any order (a gradient penalty through a network that uses it needs the second).
+
+    Shapes: x (N, C, H, W), style_scale (N, C), style_bias (N, C) -> y (N, C, H, W).
+    """
+    op = "adaptive_instance_norm"
+    _expect_4d(op, x)
+    n, c = x.shape[:2]
+    for name, t in (("style_scale", style_scale), ("style_bias", style_bias)):
+        if t.shape != (n, c):
+            raise ValueError(f"{op}: {name} has shape {t.shape}, but the input {x.shape} needs "
+                             f"one per sample and channel, (N, C) = {(n, c)}")
+    if x.shape[2] * x.shape[3] < 2:
+        raise ValueError(f"{op}: expected more than 1 spatial element per channel, got input "
+                         f"of shape {x.shape}")
+    x_hat = _standardize(x, (2, 3), eps)
+    return x_hat * reshape(style_scale, (n, c, 1, 1)) + reshape(style_bias, (n, c, 1, 1))
 
 
 def dropout(x, p=0.5, training=True):

@@ -1,4 +1,5 @@
-"""The layers with weights (Linear, Maxout, Conv2d, ConvTranspose2d), reshaping, Dropout, Sequential.
+"""The layers with weights (Linear, Maxout, Conv2d, ConvTranspose2d, Embedding), resampling
+(Upsample, AvgPool2d), reshaping, Dropout, Sequential.
 
 Each layer is a ``Module`` that owns its Parameters (and buffers) and calls one
 function of ``minigan.nn.functional`` in ``forward``; the math lives there, the
@@ -91,6 +92,8 @@ class Maxout(Module):
 class _Conv(Module):
     """What Conv2d and ConvTranspose2d share: settings, weight, bias, init and repr."""
 
+    padding_mode = "zeros"   # Conv2d may pad otherwise
+
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
                  bias, weight_shape):
         super().__init__()
@@ -111,6 +114,8 @@ class _Conv(Module):
             text += f", padding={self.padding}"
         if self.output_padding != (0, 0):
             text += f", output_padding={self.output_padding}"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode!r}"
         return text + ("" if self.bias is not None else ", bias=False")
 
 
@@ -120,15 +125,32 @@ class Conv2d(_Conv):
     Shapes: x (N, in_channels, H, W) -> y (N, out_channels, Ho, Wo) with
     Ho = (H + 2 padding - kh) // stride + 1; weight (out_channels, in_channels, kh, kw).
 
+    ``padding_mode`` says what the padding is made of: ``"zeros"`` (the default), or
+    ``"reflect"``, the image mirrored about its edge (``F.pad(x, (pw, pw, ph, ph),
+    mode="reflect")``, then a convolution without padding, as PyTorch does it).
+
     >>> Conv2d(1, 64, 4, stride=2, padding=1)(minigan.randn(8, 1, 28, 28)).shape
     (8, 64, 14, 14)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 padding_mode="zeros"):
+        if padding_mode not in ("zeros", "reflect"):
+            raise ValueError(f"Conv2d: padding_mode must be 'zeros' or 'reflect', got "
+                             f"{padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0, bias,
                          weight_shape=(out_channels, in_channels))
+        self.padding_mode = padding_mode
 
     def forward(self, x):
+        if self.padding_mode == "reflect":
+            # Checked here, before padding, so that the message shows the caller's shape.
+            if x.ndim == 4 and x.shape[1] != self.in_channels:
+                raise ValueError(f"Conv2d: input of shape {x.shape} has {x.shape[1]} channels, "
+                                 f"but this layer expects in_channels={self.in_channels}")
+            (ph, pw) = self.padding
+            x = F.pad(x, (pw, pw, ph, ph), mode="reflect")
+            return F.conv2d(x, self.weight, self.bias, self.stride, 0)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
 
@@ -151,6 +173,80 @@ class ConvTranspose2d(_Conv):
     def forward(self, x):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding)
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` learned vectors, looked up by index (``F.embedding``).
+
+    Shapes: indices (...) integers in 0..num_embeddings-1 -> y (..., embedding_dim);
+    weight (num_embeddings, embedding_dim), initialised ~ N(0, 1) as in PyTorch.
+
+    >>> Embedding(10, 50)(labels).shape   # labels (64,): a class embedding per sample
+    (64, 50)
+    """
+
+    def __init__(self, num_embeddings, embedding_dim):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(zeros(num_embeddings, embedding_dim))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.normal_(self.weight)
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+# --- resampling ------------------------------------------------------------------------------
+class Upsample(Module):
+    """Nearest-neighbour upsampling by whole factors (``F.interpolate``), as in PyTorch.
+
+    Give ``scale_factor`` (an int or a pair) or the output ``size``, by keyword as a rule:
+    in PyTorch's order the first argument is ``size``, so ``Upsample(2)`` asks for a
+    2x2 output. Shapes: x (N, C, H, W) -> y (N, C, sh H, sw W). No parameters.
+
+    >>> Upsample(scale_factor=2)(minigan.randn(8, 64, 16, 16)).shape
+    (8, 64, 32, 32)
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest"):
+        super().__init__()
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+
+    def forward(self, x):
+        return F.interpolate(x, self.size, self.scale_factor, self.mode)
+
+    def extra_repr(self):
+        shown = (f"size={self.size}" if self.size is not None
+                 else f"scale_factor={self.scale_factor}")
+        return f"{shown}, mode={self.mode!r}"
+
+
+class AvgPool2d(Module):
+    """Average pooling over kh x kw windows (``F.avg_pool2d``); stride defaults to the kernel.
+
+    Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo), Ho = (H + 2 padding - kh) // stride + 1.
+    No parameters.
+
+    >>> AvgPool2d(2)(minigan.randn(8, 64, 32, 32)).shape
+    (8, 64, 16, 16)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size)
+        self.stride = self.kernel_size if stride is None else _pair(stride)
+        self.padding = _pair(padding)
+
+    def forward(self, x):
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 # --- reshaping and regularisation ----------------------------------------------------------

@@ -1,5 +1,6 @@
 """Normalisation layers: batch norm (statistics of the batch), layer norm (of each sample)
-and instance norm (of each feature map), each with a learned scale and shift.
+and instance norm (of each feature map), each with a learned scale and shift; and AdaIN,
+instance norm whose scale and shift are computed from a style vector.
 
 Which statistics a layer uses decides what it may be used for. Batch norm mixes the
 samples of a batch: one sample's output depends on the others, which is harmless in
@@ -11,6 +12,7 @@ import numpy
 
 from minigan.creation import ones, zeros
 from minigan.nn import functional as F
+from minigan.nn.layers import Linear
 from minigan.nn.module import Module, Parameter
 
 
@@ -129,3 +131,40 @@ class InstanceNorm2d(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class AdaIN(Module):
+    """Adaptive instance norm with its style projection, as in StyleGAN (Karras et al. 2019):
+
+        (scale, bias) = style(w)          one Linear(style_dim, 2 channels), split in two
+        y = adaptive_instance_norm(x, scale, bias)
+          = scale[n, c] (x[n, c] - mu_nc) / sqrt(sigma2_nc + eps) + bias[n, c]
+
+    The Linear's bias starts at 1 for the scale half and 0 for the bias half (its weight
+    has PyTorch's default initialisation), so at the start the scale is about 1 and the
+    bias about 0, and the layer begins close to a plain instance norm; the style then
+    learns to move them.
+
+    Shapes: x (N, channels, H, W), w (N, style_dim) -> y (N, channels, H, W).
+
+    >>> AdaIN(512, 64)(minigan.randn(8, 64, 16, 16), minigan.randn(8, 512)).shape
+    (8, 64, 16, 16)
+    """
+
+    def __init__(self, style_dim, channels, eps=1e-5):
+        super().__init__()
+        self.style_dim, self.channels, self.eps = style_dim, channels, eps
+        self.style = Linear(style_dim, 2 * channels)
+        self.style.bias.data[:channels] = 1
+        self.style.bias.data[channels:] = 0
+
+    def forward(self, x, w):
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"AdaIN: expected x of shape (N, {self.channels}, H, W), got shape "
+                             f"{x.shape} (with w of shape {w.shape})")
+        styles = self.style(w)
+        scale, bias = styles[:, :self.channels], styles[:, self.channels:]
+        return F.adaptive_instance_norm(x, scale, bias, self.eps)
+
+    def extra_repr(self):
+        return f"style_dim={self.style_dim}, channels={self.channels}, eps={self.eps}"
