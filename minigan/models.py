@@ -3,7 +3,8 @@
 ``dcgan64_generator`` / ``dcgan64_discriminator`` are the paper's 64x64 DCGAN (for GPU
 runs; see their docstrings). ``ConditionalGenerator`` / ``ConditionalDiscriminator``
 (chapter 07) and ``InfoGenerator`` / ``InfoDiscriminator`` (chapter 08) wrap the 28x28
-pair with a label or a code. The 28x28 one:
+pair with a label or a code; ``ResidualBlock`` is the block of CycleGAN's generator. The
+28x28 one:
 
 The DCGAN of ``benchmarks/dcgan.py`` (Radford et al. 2015) for 28x28 grey images,
 with ``width`` = 64 giving exactly the benchmark's layers:
@@ -270,3 +271,95 @@ class ResidualBlock(nn.Module):
 
     def extra_repr(self):
         return f"{self.channels}, norm={self.norm!r}, padding_mode={self.padding_mode!r}"
+
+
+class UNet28(nn.Module):
+    """pix2pix's U-Net generator (Isola et al. 2017), cut down to 28x28 images:
+
+        x (B, in_channels, 28, 28)
+        e1 = LeakyReLU(Conv(in, w, 4, 2, 1)(x))                    (B, w, 14, 14)
+        e2 = LeakyReLU(BN(Conv(w, 2w, 4, 2, 1)(e1)))               (B, 2w, 7, 7)
+        b  = ReLU(BN(Conv(2w, 4w, 3, 1, 1)(e2)))                   (B, 4w, 7, 7)    the bottleneck
+        d2 = ReLU(BN(ConvT(4w + 2w, w, 4, 2, 1)(cat(b, e2))))      (B, w, 14, 14)
+        y  = Tanh(ConvT(w + w, out, 4, 2, 1)(cat(d2, e1)))         (B, out, 28, 28)
+
+    An encoder halves the side twice, a decoder doubles it back, and at each scale the
+    decoder's input is its own maps *concatenated* (along the channels) with the
+    encoder's maps of the same size: the skip connections. Without them every detail
+    of the input would have to squeeze through the 7x7 bottleneck; with them the
+    positions of the input's edges reach the last layer directly, and the bottleneck
+    only has to say what to draw between them. Each pixel of ``b`` sees an 18x18 patch
+    of x, so the decoder knows whether a pixel lies inside a garment's outline.
+
+    As in pix2pix: LeakyReLU(0.2) in the encoder, ReLU in the decoder, no norm on the
+    first layer nor on the output, batch norm elsewhere (convolutions before batch norm
+    have no bias: its shift does the same). There is no z: the output is a function of
+    x alone (pix2pix's noise is dropout, which its authors found G mostly ignores).
+    The DCGAN initialisation (``nn.init.dcgan_``), as in pix2pix's code.
+
+    Shapes: x (B, in_channels, 28, 28) -> y (B, out_channels, 28, 28) in [-1, 1].
+    """
+
+    def __init__(self, in_channels=1, out_channels=1, width=32):
+        super().__init__()
+        w = width
+        self.down1 = nn.Sequential(nn.Conv2d(in_channels, w, 4, 2, 1), nn.LeakyReLU(0.2))
+        self.down2 = nn.Sequential(nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
+                                   nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2))
+        self.bottleneck = nn.Sequential(nn.Conv2d(2 * w, 4 * w, 3, 1, 1, bias=False),
+                                        nn.BatchNorm2d(4 * w), nn.ReLU())
+        self.up2 = nn.Sequential(nn.ConvTranspose2d(4 * w + 2 * w, w, 4, 2, 1, bias=False),
+                                 nn.BatchNorm2d(w), nn.ReLU())
+        self.up1 = nn.Sequential(nn.ConvTranspose2d(w + w, out_channels, 4, 2, 1), nn.Tanh())
+        self.apply(nn.init.dcgan_)
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[2:] != (28, 28):
+            raise ValueError(f"UNet28: expected images (B, C, 28, 28), got shape {x.shape}")
+        e1 = self.down1(x)
+        e2 = self.down2(e1)
+        b = self.bottleneck(e2)
+        d2 = self.up2(concatenate([b, e2], axis=1))
+        return self.up1(concatenate([d2, e1], axis=1))
+
+
+class PatchDiscriminator28(nn.Module):
+    """pix2pix's conditional PatchGAN discriminator, cut down to 28x28 images:
+
+        concatenate(x, y) (B, cx + cy, 28, 28)         the input and an output, as channels
+        -> Conv(cx + cy, w, 4, 2, 1) + LeakyReLU(0.2)   (B, w, 14, 14)
+        -> Conv(w, 2w, 4, 2, 1) + BN + LeakyReLU(0.2)   (B, 2w, 7, 7)
+        -> Conv(2w, 1, 3, 1, 1)                         (B, 1, 7, 7)   a grid of logits
+
+    Each of the 7 x 7 logits judges only the 18 x 18 patch of the pair it sees, and
+    neighbouring logits' patches lie 4 pixels apart. (The receptive field: 4 pixels
+    after the first layer; 4 + (4 - 1) 2 = 10 after the second, whose input pixels are
+    2 apart; 10 + (3 - 1) 4 = 18 after the head, whose input pixels are 4 apart.) Is
+    *this patch* of y a real garment's patch, given this patch of x? Averaging the loss
+    over the grid asks that of every patch. (pix2pix's 70 x 70 patches are about a
+    quarter of its 256 x 256 images' side; a 1x1 head here would give 10 x 10 patches,
+    which made the GAN term weaker in our runs: see chapter 11's README.) The first layer sees x and y together, so D judges the
+    pair: a sharp garment that ignores the input's edges is a fake, as much as a
+    blurred one that follows them.
+
+    Shapes: x (B, cx, 28, 28), y (B, cy, 28, 28) -> logits (B, 1, 7, 7).
+    """
+
+    def __init__(self, in_channels=2, width=64):
+        super().__init__()
+        self.in_channels = in_channels
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * width, 1, 3, 1, 1)).apply(nn.init.dcgan_)
+
+    def forward(self, x, y):
+        if x.ndim != 4 or y.ndim != 4 or x.shape[0] != y.shape[0] or x.shape[2:] != y.shape[2:]:
+            raise ValueError(f"PatchDiscriminator28: expected x and y (B, C, H, W) of one batch "
+                             f"and size, got shapes {x.shape} and {y.shape}")
+        if x.shape[1] + y.shape[1] != self.in_channels:
+            raise ValueError(f"PatchDiscriminator28: x {x.shape} and y {y.shape} have "
+                             f"{x.shape[1] + y.shape[1]} channels together, but this "
+                             f"discriminator expects in_channels={self.in_channels}")
+        return self.net(concatenate([x, y], axis=1))
