@@ -1,0 +1,105 @@
+"""Chapter 10 races five GAN losses on Fashion-MNIST at an equal compute budget."""
+import json
+
+import numpy as np
+import pytest
+
+import minigan
+from tests.chapters.conftest import load_chapter
+
+pytestmark = pytest.mark.ch10
+
+
+@pytest.mark.slow
+def test_chapter_10_equal_budgets_and_each_methods_theory(run_chapter, feature_network):
+    """The quick race (one seed, 12 CPU seconds per method).
+
+    Every run stops within two of its generator steps of the budget, so the cheap methods
+    get more steps: WGAN-GP's generator step (5 critic steps with a double backward) costs at
+    least 3 times the non-saturating one's. In 12 s the two cheap cross-entropy-like losses
+    already move FID down by 10% from its start. Each trained D keeps its method's promise:
+    spectral norm gives layers of largest singular value 1 (by SVD, within 0.1 after a few
+    dozen power steps from a random start); clipping leaves every weight in [-c, c] with many
+    at the bound (at the start: hardly any); the penalty has brought the critic's slope at the
+    interpolates from over 2 at initialisation (layer norm scales its small activations up)
+    to within [0.7, 2]. --resume then finds every run done and returns the same table
+    without training."""
+    _, _, cache = feature_network
+    results, out = run_chapter("10", "--quick", "--feature-cache", str(cache))
+    runs = {name: json.loads((out / "runs" / f"{name}-seed0.json").read_text())
+            for name in ("nonsaturating", "lsgan", "hinge_sn", "wgan_clip", "wgan_gp")}
+    for name, run in runs.items():
+        last = run["evaluations"][-1]
+        assert 12.0 <= last["seconds"] <= 12.0 + 2 * run["seconds_per_generator_step"], name
+        assert [e["seconds"] for e in run["evaluations"]] == sorted(
+            e["seconds"] for e in run["evaluations"])
+        assert results[f"{name}: generator steps"] == last["generator_steps"] > 0
+    assert (runs["wgan_gp"]["seconds_per_generator_step"]
+            >= 3 * runs["nonsaturating"]["seconds_per_generator_step"])
+    assert results["wgan_gp: generator steps"] < results["nonsaturating: generator steps"] / 3
+    for name in ("nonsaturating", "lsgan"):
+        first, last = runs[name]["evaluations"][0]["fid"], runs[name]["evaluations"][-1]["fid"]
+        assert last < 0.9 * first, f"{name}: FID {first:.0f} -> {last:.0f}"
+    assert results["hinge_sn: largest singular value error"] < 0.1
+    assert results["wgan_clip: largest absolute weight"] <= 0.01 * (1 + 1e-6)
+    assert results["wgan_clip: share of weights at +-c"] > 0.2
+    assert results["wgan_clip: share of weights at +-c at the start"] < 0.05
+    assert results["wgan_clip: largest absolute weight at the start"] > 0.05
+    assert results["wgan_gp: median gradient norm at interpolates at the start"] > 2.0
+    assert 0.7 <= results["wgan_gp: median gradient norm at interpolates"] <= 2.0
+    for name in ("fid_over_time", "samples"):
+        assert (out / f"{name}.png").stat().st_size > 10_000
+        assert f"{name}.png" in (out / "summary.md").read_text()
+    assert (out / "runs" / "wgan_gp-seed0.ckpt").stat().st_size > 1_000_000
+
+    again = load_chapter("10").main(["--quick", "--feature-cache", str(cache), "--out", str(out),
+                                     "--resume"])
+    assert again["race wall seconds"] < 5
+    assert {k: v for k, v in again.items() if k != "race wall seconds"} == \
+        {k: v for k, v in results.items() if k != "race wall seconds"}
+
+
+def test_chapter_10_layer_norm_critic_treats_examples_apart():
+    """The gradient penalty needs f(x_hat).sum() to have gradient grad f(x_hat_i) in example i:
+    with layer norm, changing one example leaves the others' scores alone; with batch norm
+    (in training) it changes them all, which is why WGAN-GP's critic has no batch norm."""
+    zoo = load_chapter("10")
+    minigan.manual_seed(0)
+    x = minigan.randn(8, 1, 28, 28)
+    changed = x.numpy().copy()
+    changed[0] += 1.0
+    for norm, independent in (("layer", True), ("batch", False)):
+        D = zoo.make_discriminator(norm)
+        before, after = D(x).numpy(), D(minigan.tensor(changed)).numpy()
+        moved = np.abs(after[1:] - before[1:]).max()
+        assert (moved < 1e-6) == independent, f"{norm}: other scores moved by {moved:.2g}"
+
+
+def input_gradient_norms(D, x):
+    x = x.detach().requires_grad_()
+    (gradient,) = minigan.grad(D(x).sum(), x)
+    return np.sqrt((gradient.numpy() ** 2).reshape(len(x.numpy()), -1).sum(axis=1))
+
+
+def test_chapter_10_spectrally_normalised_discriminator_ignores_the_weights_scale():
+    """SNGAN's D uses W / sigma(W), so scaling every weight by 100 changes nothing (sigma
+    scales with it; eval mode, u and v fixed) and its gradient in the input stays at most 1:
+    each layer has largest singular value 1 and LeakyReLU slope at most 1. The same layers
+    without the normalisation, scaled alike, have gradients far above 1."""
+    zoo = load_chapter("10")
+    minigan.manual_seed(1)
+    D = zoo.make_discriminator("spectral")
+    for _ in range(30):                       # 30 power steps per layer
+        D(minigan.randn(4, 1, 28, 28))
+    D.eval()
+    x = minigan.randn(50, 1, 28, 28)
+    before = D(x).numpy()
+    wrapped = [layer for layer in D.modules() if isinstance(layer, zoo.SpectralNorm)]
+    assert len(wrapped) == 3
+    for layer in wrapped:
+        layer.module.weight.data *= 100
+    np.testing.assert_allclose(D(x).numpy(), before, rtol=1e-4, atol=1e-6)
+    assert input_gradient_norms(D, x).max() <= 1.0
+    plain = minigan.nn.Sequential(*[layer.module if isinstance(layer, zoo.SpectralNorm) else layer
+                                    for layer in D])
+    assert input_gradient_norms(plain, x).min() > 10.0
