@@ -219,17 +219,60 @@ def wait_until_idle(limit_s):
             return
 
 
-def child_memory(name, batch, args, problems):
+def child_memory(name, batch, args, problems, workload="dcgan"):
     command = [sys.executable, os.path.join(os.path.dirname(__file__), "run.py"),
                "--memory-child", name, args.device, str(batch), str(args.threads),
-               str(max(args.warmup, 1)), str(args.memory_steps)]
+               str(max(args.warmup, 1)), str(args.memory_steps), workload]
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
     for line in done.stdout.splitlines():
         if line.startswith("MEMORY-RESULT "):
             return json.loads(line[len("MEMORY-RESULT "):])
     tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-    problems.append(f"batch {batch}: {name} memory child exited {done.returncode}: {tail}")
+    problems.append(f"{workload} batch {batch}: {name} memory child exited "
+                    f"{done.returncode}: {tail}")
     return None
+
+
+# --- the other workloads -------------------------------------------------------------------
+def bench_workload(frameworks, workload, args, problems):
+    """One workload of ``workloads.py``: agreement check, paired-round step times, memory."""
+    from workloads import Step, check_workload
+    mg, th = frameworks.get("minigan"), frameworks.get("torch")
+    batch, label = workload.batch, f"{workload.name} batch {workload.batch}"
+    out = {"workload": workload.name, "title": workload.title, "batch": batch,
+           "target": workload.target}
+    if args.check and mg and th:
+        out["check"] = attempt(problems, f"{label}: check", check_workload, mg, th, workload,
+                               batch)
+    calls = {}
+    for name, fw in frameworks.items():
+        step = attempt(problems, f"{label}: {name} setup", Step, fw, workload, batch)
+        if step is not None:
+            calls[name] = (step.step, fw.sync)
+    out["step"] = timed(calls, args, problems, f"{label}: step")
+    if args.memory:
+        memory = {name: child_memory(name, batch, args, problems, workload.name)
+                  for name in frameworks}
+        if memory.get("minigan") and memory.get("torch"):
+            reference = memory["torch"]["footprint_bytes"]
+            memory["footprint_ratio"] = (memory["minigan"]["footprint_bytes"] / reference
+                                         if reference > 0 else None)
+        out["memory"] = memory
+    return out
+
+
+def print_workloads(rows, args, out=sys.stdout):
+    print(f"\nother workloads: medians of {args.rounds} paired rounds, in ms; ratio = minigan "
+          f"median / torch median; memory = minigan's training footprint / torch's", file=out)
+    print(f"{'':58}{'batch':>6}{'minigan':>10}{'torch':>10}{'ratio':>8}{'target':>8}"
+          f"{'memory':>8}{'check':>9}", file=out)
+    for row in rows:
+        memory = (row.get("memory") or {}).get("footprint_ratio")
+        print(f"{row['title']:58}{row['batch']:6d}{fmt_ms(row['step'], 'minigan')}"
+              f"{fmt_ms(row['step'], 'torch')}{fmt_ratio(row['step'])}"
+              f"{'<=' + format(row['target'], '.1f') + 'x':>8}"
+              f"{(format(memory, '.2f') + 'x') if memory else '-':>8}"
+              f"{fmt_err(row.get('check'))}", file=out)
 
 
 # --- the machine --------------------------------------------------------------------------
@@ -408,7 +451,8 @@ def print_batch(result, args, out=sys.stdout):
 
 def print_header(info, args, torch_note, out=sys.stdout):
     against = "PyTorch CUDA (eager)" if args.device == "cuda" else "PyTorch CPU (eager)"
-    print(f"minigan benchmark: 28x28 DCGAN, minigan vs {against}, float32", file=out)
+    print(f"minigan benchmark: {', '.join(args.workloads)}; minigan vs {against}, float32",
+          file=out)
     print(f"date     {info['date']}", file=out)
     print(f"machine  {info['cpu']} ({info['cpu_features']}), {info['cores']} cores"
           + (f"; GPU {info['gpu']}" if 'gpu' in info else ""), file=out)
@@ -451,15 +495,21 @@ def run(args):
     info = machine(args, frameworks)
     print_header(info, args, torch_note)
     results = []
-    for batch in args.batch:
+    for batch in (args.batch if "dcgan" in args.workloads else []):
         result = bench_batch(frameworks, batch, args, problems)
         print_batch(result, args)
         sys.stdout.flush()
         results.append(result)
+    from workloads import WORKLOADS
+    others = [bench_workload(frameworks, WORKLOADS[name], args, problems)
+              for name in args.workloads if name != "dcgan"]
+    if others:
+        print_workloads(others, args)
 
-    print("\nx/step: passes through the layer in one step; mg share: x/step * layer / step, "
-          "minigan's\nestimated share of its step; lost/step: x/step * (minigan - torch), ms; "
-          "check: largest\nrelative error against PyTorch.")
+    if results:
+        print("\nx/step: passes through the layer in one step; mg share: x/step * layer / step, "
+              "minigan's\nestimated share of its step; lost/step: x/step * (minigan - torch), "
+              "ms; check: largest\nrelative error against PyTorch.")
     if problems:
         print("\nproblems:")
         for line in problems:
@@ -468,6 +518,7 @@ def run(args):
         settings = {k: v for k, v in vars(args).items() if k != "json"}
         with open(args.json, "w") as f:
             json.dump({"machine": info, "settings": settings, "torch_note": torch_note,
-                       "results": results, "problems": problems}, f, indent=2)
+                       "results": results, "workloads": others, "problems": problems}, f,
+                      indent=2)
         print(f"\nwrote {args.json}")
     return 0

@@ -105,11 +105,15 @@ def cupy_pool_meter():
     return PoolMeter()
 
 
-def measure(fw_name, device, batch, threads, warmup, steps):
-    """Run in the child: build, warm up, measure; returns a dict of byte counts."""
+def measure(fw_name, device, batch, threads, warmup, steps, workload="dcgan"):
+    """Run in the child: build, warm up, measure; returns a dict of byte counts.
+
+    ``workload`` is "dcgan" (``frameworks.Training``) or a name in ``workloads.WORKLOADS``.
+    """
     import numpy  # noqa: F401  (both sides use it; its import is not training's memory)
 
     from frameworks import Minigan, Torch, Training
+    from workloads import WORKLOADS, Step
     hook = None
     if device == "cuda" and fw_name == "minigan":
         hook = cupy_pool_meter()
@@ -118,7 +122,8 @@ def measure(fw_name, device, batch, threads, warmup, steps):
     meter = RSS() if device == "cpu" else (hook or TorchCUDA(fw.torch))
     after_import = meter.current()
     meter.reset_peak()
-    training = Training(fw, batch)
+    training = (Training(fw, batch) if workload == "dcgan"
+                else Step(fw, WORKLOADS[workload], batch))
     for _ in range(warmup):
         training.step()
     fw.sync()
@@ -130,7 +135,8 @@ def measure(fw_name, device, batch, threads, warmup, steps):
     fw.sync()
     step_peak = meter.peak()
     peak = max(build_peak, step_peak)
-    return {"framework": fw_name, "device": device, "batch": batch, "method": meter.method,
+    return {"framework": fw_name, "workload": workload, "device": device, "batch": batch,
+            "method": meter.method,
             "warmup_steps": warmup, "measured_steps": steps,
             "after_import_bytes": after_import, "between_steps_bytes": between_steps,
             "peak_bytes": peak,
@@ -140,7 +146,9 @@ def measure(fw_name, device, batch, threads, warmup, steps):
 
 
 def child_main(argv):
-    """``run.py --memory-child FW DEVICE BATCH THREADS WARMUP STEPS`` lands here."""
-    fw_name, device, batch, threads, warmup, steps = argv
-    result = measure(fw_name, device, int(batch), int(threads), int(warmup), int(steps))
+    """``run.py --memory-child FW DEVICE BATCH THREADS WARMUP STEPS [WORKLOAD]`` lands here."""
+    fw_name, device, batch, threads, warmup, steps = argv[:6]
+    workload = argv[6] if len(argv) > 6 else "dcgan"
+    result = measure(fw_name, device, int(batch), int(threads), int(warmup), int(steps),
+                     workload)
     sys.stdout.write("MEMORY-RESULT " + json.dumps(result) + "\n")

@@ -19,13 +19,19 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOAD_NAMES = ["dcgan", "mlp", "toy", "unrolled", "wgan_gp"]   # workloads.py has the last four
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Time minigan against PyTorch on the 28x28 DCGAN (steps, layers, memory).")
     parser.add_argument("--batch", type=int, nargs="+", default=[64, 128],
-                        help="batch sizes (default: 64 128)")
+                        help="the DCGAN's batch sizes (default: 64 128)")
+    parser.add_argument("--workloads", nargs="+", default=WORKLOAD_NAMES,
+                        choices=WORKLOAD_NAMES,
+                        help="what to time (default: all): the DCGAN in detail, then the MLP "
+                             "GAN, the toy GAN, the unrolled GAN and the WGAN-GP critic "
+                             "(workloads.py)")
     parser.add_argument("--rounds", type=int, default=30,
                         help="paired rounds per figure (default: 30)")
     parser.add_argument("--warmup", type=int, default=3,
