@@ -20,6 +20,9 @@ the same batches, the same random draws, the same weights, bit for bit.
 
 A loss that turns NaN or infinite stops the run with :class:`TrainingDiverged`
 before anything is saved, so ``latest.ckpt`` stays the last good state.
+
+Two helpers for measuring a generator: ``evaluating(G)`` (evaluation mode and no graph
+inside a ``with``) and ``generate(G, n, z_dim)`` (n samples as one array).
 """
 import contextlib
 import csv
@@ -30,6 +33,7 @@ import numpy
 from minigan import backend, plots
 from minigan.autograd import no_grad
 from minigan.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigan.creation import randn
 from minigan.progress import Progress
 
 
@@ -49,6 +53,14 @@ def evaluating(*models):
     finally:
         for model in models:
             model.train()
+
+
+def generate(G, n, z_dim, batch=500):
+    """``n`` images from G on fresh z ~ N(0, I), in evaluation mode and without a graph, as one
+    host array (n, ...); ``batch`` z at a time, to bound the memory."""
+    with evaluating(G):
+        return numpy.concatenate([G(randn(min(batch, n - i), z_dim)).numpy()
+                                  for i in range(0, n, batch)])
 
 
 class TrainingDiverged(RuntimeError):

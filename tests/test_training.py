@@ -333,3 +333,34 @@ def test_batches_iterate_from_a_position_matches_skipping():
     rest = [b.numpy() for b in batches.iterate(start=3)]
     assert len(rest) == 2 and all(numpy.array_equal(a, b) for a, b in zip(whole[3:], rest))
     assert batches.epoch == 3
+
+
+def test_generate_draws_n_images_in_evaluation_mode_and_leaves_training_mode():
+    """generate gives n images in batches (the last one shorter), equal to G(z) in evaluation
+    mode on the same z, and G is back in training mode afterwards."""
+    from minigan.training import evaluating, generate
+    G = models.dcgan28_generator(z_dim=8, width=4)
+    minigan.manual_seed(3)
+    images = generate(G, 7, 8, batch=3)
+    assert images.shape == (7, 1, 28, 28) and G.training
+    minigan.manual_seed(3)
+    with evaluating(G):
+        expected = numpy.concatenate([G(minigan.randn(n, 8)).numpy() for n in (3, 3, 1)])
+    numpy.testing.assert_array_equal(images, expected)
+
+
+def test_image_scores_of_the_reference_images_themselves():
+    """Images scored against their own features: FID 0 (to round-off), precision and recall
+    1. A second draw of the same noise scores a small FID; a constant image, ten times as
+    large, and recall 0 (one point covers none of the reference)."""
+    from minigan.metrics import features
+    minigan.manual_seed(0)
+    network = features.FeatureClassifier()
+    images = numpy.random.default_rng(0).uniform(-1, 1, (300, 1, 28, 28)).astype(numpy.float32)
+    reference = features.predict(network, images)[0]
+    same = features.image_scores(network, images, reference)
+    assert abs(same["fid"]) < 1e-6 and same["precision"] == same["recall"] == 1.0
+    other = features.image_scores(network, numpy.random.default_rng(1).uniform(
+        -1, 1, images.shape).astype(numpy.float32), reference)
+    constant = features.image_scores(network, numpy.zeros_like(images), reference)
+    assert constant["fid"] > 10 * other["fid"] > 0 and constant["recall"] == 0.0

@@ -24,8 +24,7 @@ from minigan import data, experiment, models, plots
 from minigan.gan import losses
 from minigan.metrics import features
 from minigan.metrics.fid import fid
-from minigan.metrics.precision_recall import precision_recall
-from minigan.training import Trainer, evaluating
+from minigan.training import Trainer, evaluating, generate
 
 # %% [markdown]
 # ## The two networks (`minigan.models`)
@@ -90,16 +89,8 @@ def make_step(G, D, opt_g, opt_d, batch_size, z_dim):
 
 
 # %%
-def generate(G, n, z_dim, batch=500):
-    with evaluating(G):
-        return np.concatenate([G(minigan.randn(min(batch, n - i), z_dim)).numpy()
-                               for i in range(0, n, batch)])
-
-
 def measure(network, G, reference, n, z_dim):
-    generated = features.predict(network, generate(G, n, z_dim))[0]
-    pr = precision_recall(reference, generated)
-    return {"fid": fid(generated, reference), "precision": pr.precision, "recall": pr.recall}
+    return features.image_scores(network, generate(G, n, z_dim), reference)
 
 
 # %%

@@ -34,6 +34,8 @@ import numpy
 
 from minigan import backend, nn, optim
 from minigan.autograd import Tensor, no_grad
+from minigan.metrics.fid import fid
+from minigan.metrics.precision_recall import precision_recall
 from minigan.nn import functional as F
 
 CONFIG = {"dataset": "fashion-mnist", "epochs": 8, "batch_size": 128, "lr": 1e-3,
@@ -99,6 +101,20 @@ def predict(model, images, batch_size=500):
             probabilities.append(backend.to_numpy(F.softmax(model.head(h)).data)
                                  .astype(numpy.float64))
     return numpy.concatenate(features), numpy.concatenate(probabilities)
+
+
+def image_scores(model, images, reference, k=3):
+    """FID, precision and recall of ``images`` against real images, on this network's features.
+
+    ``images`` (N, 1, 28, 28) in [-1, 1], generated say; ``reference`` the features (M, 128)
+    of real images (``predict(model, real_images)[0]``), computed once and reused. Returns
+    {"fid": ..., "precision": ..., "recall": ...} (chapter 05 explains each; k is the
+    neighbour that sets precision and recall's ball radii).
+    """
+    generated = predict(model, images)[0]
+    scores = precision_recall(reference, generated, k)
+    return {"fid": fid(generated, reference), "precision": scores.precision,
+            "recall": scores.recall}
 
 
 def train_feature_classifier(config=None, root=None, progress=True):
