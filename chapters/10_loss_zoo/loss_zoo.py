@@ -51,10 +51,9 @@ from minigan.gan import losses
 from minigan.gan.penalties import gradient_penalty
 from minigan.metrics import features
 from minigan.metrics.fid import fid
-from minigan.metrics.precision_recall import precision_recall
 from minigan.nn.utils import SpectralNorm, spectral_norm, weight_matrix
 from minigan.progress import Progress
-from minigan.training import evaluating
+from minigan.training import TrainingDiverged, evaluating, generate
 
 # %% [markdown]
 # ## The five methods
@@ -157,16 +156,8 @@ def endless(batches):
 
 
 # %%
-def generate(G, n, z_dim, batch=500):
-    with evaluating(G):
-        return np.concatenate([G(minigan.randn(min(batch, n - i), z_dim)).numpy()
-                               for i in range(0, n, batch)])
-
-
 def measure(network, G, reference, n, z_dim):
-    generated = features.predict(network, generate(G, n, z_dim))[0]
-    pr = precision_recall(reference, generated)
-    return {"fid": fid(generated, reference), "precision": pr.precision, "recall": pr.recall}
+    return features.image_scores(network, generate(G, n, z_dim), reference)
 
 
 def spectral_norm_error(D):
@@ -252,7 +243,8 @@ def train_one(name, seed, budget, moments, out, fid_samples, feature_cache,
             clock += time.process_time() - start
             steps += 1
             if not (np.isfinite(loss_d) and np.isfinite(loss_g)):
-                break
+                raise TrainingDiverged(f"{name} seed {seed} diverged at generator step {steps}: "
+                                       f"loss_d = {loss_d}, loss_g = {loss_g}")
         evaluations.append({"seconds": clock, "generator_steps": steps, "loss_d": loss_d,
                             "loss_g": loss_g, **measure(network, G, reference, fid_samples,
                                                         z_dim)})
