@@ -34,6 +34,7 @@ import numpy as np
 import minigan
 import minigan.nn.functional as F
 from minigan import backend, data, experiment, models, nn, plots
+from minigan.data.edges import EDGE_THRESHOLD, edge_map, sobel_magnitude
 from minigan.gan import losses
 from minigan.metrics import features
 from minigan.metrics.fid import fid
@@ -66,32 +67,9 @@ from minigan.training import Trainer, evaluating
 # and nothing about the brightness between them: how light a shirt is, which pattern
 # it has, the input does not say. That is what makes the translation uncertain, and
 # where L1 and the GAN part ways.
-
-# %%
-EDGE_THRESHOLD = 1.5   # on the [0, 1] grey scale: a step of 3/8 between neighbours
-
-
-def sobel_magnitude(images, batch=5000):
-    """|grad I| of images (N, 1, H, W) in [-1, 1], measured on the [0, 1] grey scale:
-    a float32 array (N, 1, H, W) on the current device, between 0 and 4 sqrt(2)."""
-    xp = backend.get_array_module()
-    sx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
-    kernels = minigan.tensor(np.stack([sx, sx.T])[:, None])   # (2 out, 1 in, 3, 3)
-    parts = []
-    with minigan.no_grad():
-        for start in range(0, len(images), batch):   # im2col of 50,000 at once: 1.4 GB
-            grey = (backend.asarray(images[start:start + batch]) + 1) / 2
-            g = F.conv2d(minigan.tensor(grey), kernels, padding=1).data
-            parts.append(xp.sqrt((g ** 2).sum(axis=1, keepdims=True)))
-    return xp.concatenate(parts)
-
-
-def edge_map(images, threshold=EDGE_THRESHOLD):
-    """The input of the translation: +1 where |grad I| > threshold, -1 elsewhere."""
-    magnitude = sobel_magnitude(images)
-    xp = backend.array_module(magnitude)
-    return xp.where(magnitude > threshold, xp.float32(1), xp.float32(-1))
-
+#
+# The code is in the library, `minigan/data/edges.py` (`sobel_magnitude`, `edge_map`,
+# `EDGE_THRESHOLD`, imported above), because chapter 12 translates the same edge maps.
 
 # %% [markdown]
 # ## The two networks (`minigan.models.UNet28`, `PatchDiscriminator28`)
