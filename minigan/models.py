@@ -294,7 +294,7 @@ class UNet28(nn.Module):
     As in pix2pix: LeakyReLU(0.2) in the encoder, ReLU in the decoder, no norm on the
     first layer nor on the output, batch norm elsewhere (convolutions before batch norm
     have no bias: its shift does the same). There is no z: the output is a function of
-    x alone (pix2pix's noise is dropout, which its authors found G mostly ignores).
+    x alone (pix2pix's noise is dropout, which changed its outputs only a little).
     The DCGAN initialisation (``nn.init.dcgan_``), as in pix2pix's code.
 
     Shapes: x (B, in_channels, 28, 28) -> y (B, out_channels, 28, 28) in [-1, 1].
@@ -338,9 +338,9 @@ class PatchDiscriminator28(nn.Module):
     *this patch* of y a real garment's patch, given this patch of x? Averaging the loss
     over the grid asks that of every patch. (pix2pix's 70 x 70 patches are about a
     quarter of its 256 x 256 images' side; a 1x1 head here would give 10 x 10 patches,
-    which made the GAN term weaker in our runs: see chapter 11's README.) The first layer sees x and y together, so D judges the
-    pair: a sharp garment that ignores the input's edges is a fake, as much as a
-    blurred one that follows them.
+    which made the GAN term weaker in our runs: see chapter 11's README.) The first
+    layer sees x and y together, so D judges the pair: a sharp garment that ignores
+    the input's edges is a fake, as much as a blurred one that follows them.
 
     Shapes: x (B, cx, 28, 28), y (B, cy, 28, 28) -> logits (B, 1, 7, 7).
     """
@@ -363,3 +363,158 @@ class PatchDiscriminator28(nn.Module):
                              f"{x.shape[1] + y.shape[1]} channels together, but this "
                              f"discriminator expects in_channels={self.in_channels}")
         return self.net(concatenate([x, y], axis=1))
+
+
+class MappingNetwork(nn.Module):
+    """StyleGAN's mapping network (Karras et al. 2019): z (B, z_dim) -> w (B, w_dim).
+
+        z' = z / sqrt(mean_j z_j^2 + 1e-8)            each z scaled to length sqrt(z_dim)
+        w  = [Linear + LeakyReLU(0.2)] x layers (z')
+
+    The normalisation puts every z on the same sphere, so the MLP never sees an unusually
+    long or short z; the MLP then warps the Gaussian into whatever W the synthesis network
+    finds easiest to use (W need not be Gaussian: that is the point of having it).
+    """
+
+    def __init__(self, z_dim=64, w_dim=64, layers=4):
+        super().__init__()
+        self.z_dim, self.w_dim = z_dim, w_dim
+        modules, width = [], z_dim
+        for _ in range(layers):
+            linear = nn.Linear(width, w_dim)
+            # He's initialisation for LeakyReLU(0.2) keeps the size of w from layer to
+            # layer; PyTorch's default shrinks it about threefold per layer, and after
+            # four layers every z would give nearly the same w (and G one image).
+            nn.init.kaiming_normal_(linear.weight, a=0.2)
+            modules += [linear, nn.LeakyReLU(0.2)]
+            width = w_dim
+        self.net = nn.Sequential(*modules)
+
+    def forward(self, z):
+        z = z / ((z * z).mean(axis=1, keepdims=True) + 1e-8).sqrt()
+        return self.net(z)
+
+
+class NoiseInput(nn.Module):
+    """StyleGAN's noise input: x + scale[c] * n, with one fresh image n ~ N(0, 1) (B, 1, H, W)
+    per sample, shared by the channels, and a learned scale per channel (starting at 0, so
+    the noise comes in only as far as training finds it useful). ``noise=False`` in forward
+    leaves x as it is (the deterministic generator the truncation test needs)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.scale = nn.Parameter(backend.get_array_module().zeros(channels, dtype="float32"))
+
+    def forward(self, x, noise=True):
+        if not noise:
+            return x
+        from minigan.creation import randn
+        n = randn(x.shape[0], 1, x.shape[2], x.shape[3], dtype=x.dtype)
+        return x + self.scale.reshape(1, -1, 1, 1) * n
+
+
+class StyleGenerator32(nn.Module):
+    """A small StyleGAN generator for 1-channel 32x32 images (chapter 13):
+
+        w = mapping(z)                                   (B, w_dim), MappingNetwork
+        x = learned constant                             (B, c_0, 4, 4)
+        for each style layer i:  [upsample x2 (nearest)], conv3x3, + noise, LeakyReLU(0.2),
+                                 AdaIN(x, w_i)
+        image = tanh(conv1x1(x))                         (B, 1, 32, 32) in [-1, 1]
+
+    ``layers`` lists (upsample first?, channels) per style layer; the default has two
+    layers at 4x4, two at 8x8, one at 16x16 and one at 32x32 (channels 64, 64, 64, 64,
+    32, 32). Each layer has its own style input w_i; normally all are the same w, and
+    style mixing gives the first k layers one w and the rest another (``synthesis``
+    takes a list of per-layer w's). ``w_avg`` is a buffer holding the running mean of w
+    over training (``update_w_avg``), the centre of the truncation trick
+    w' = w_avg + psi (w - w_avg).
+
+    ``forward(z)`` is mapping then synthesis with psi = 1 and fresh noise, so
+    ``python -m minigan sample`` can draw from a checkpoint.
+    """
+
+    LAYERS = ((False, 64), (False, 64), (True, 64), (False, 64), (True, 32), (True, 32))
+
+    def __init__(self, z_dim=64, w_dim=64, layers=LAYERS, mapping_layers=4):
+        super().__init__()
+        self.z_dim, self.w_dim = z_dim, w_dim
+        self.layers = tuple((bool(up), int(c)) for up, c in layers)
+        self.num_layers = len(self.layers)
+        self.sides = []
+        side = 4
+        for up, _ in self.layers:
+            side *= 2 if up else 1
+            self.sides.append(side)
+        if side != 32:
+            raise ValueError(f"StyleGenerator32: the layers must upsample 4 to 32, they reach "
+                             f"{side}")
+        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers)
+        from minigan.creation import randn
+        n_in = self.layers[0][1]
+        self.constant = nn.Parameter(randn(1, n_in, 4, 4).data)
+        self.register_buffer("w_avg", Tensor(backend.get_array_module().zeros(
+            w_dim, dtype="float32")))
+        for i, (_, n_out) in enumerate(self.layers):
+            setattr(self, f"conv{i}", nn.Conv2d(n_in, n_out, 3, padding=1))
+            setattr(self, f"noise{i}", NoiseInput(n_out))
+            setattr(self, f"adain{i}", nn.AdaIN(w_dim, n_out))
+            n_in = n_out
+        self.to_image = nn.Conv2d(n_in, 1, 1)
+        self.activation = nn.LeakyReLU(0.2)
+        self.upsample = nn.Upsample(scale_factor=2)
+
+    def update_w_avg(self, w, beta=0.995):
+        """w_avg <- beta w_avg + (1 - beta) mean_batch(w): a running mean, not trained."""
+        self.w_avg.data[...] = beta * self.w_avg.data + (1 - beta) * w.data.mean(axis=0)
+
+    def truncate(self, w, psi):
+        """The truncation trick: w' = w_avg + psi (w - w_avg) (psi = 1: w itself)."""
+        if psi == 1:
+            return w
+        centre = self.w_avg.detach().reshape(1, -1)
+        return centre + psi * (w - centre)
+
+    def synthesis(self, ws, noise=True):
+        """Images (B, 1, 32, 32) from one w (B, w_dim) or a list of one w per layer."""
+        if not isinstance(ws, (list, tuple)):
+            ws = [ws] * self.num_layers
+        if len(ws) != self.num_layers:
+            raise ValueError(f"StyleGenerator32: expected {self.num_layers} per-layer styles, "
+                             f"got {len(ws)}")
+        xp = backend.array_module(ws[0].data)
+        x = self.constant * Tensor(xp.ones((ws[0].shape[0], 1, 1, 1), dtype=self.constant.dtype))
+        for i, ((up, _), w) in enumerate(zip(self.layers, ws)):
+            if up:
+                x = self.upsample(x)
+            x = getattr(self, f"conv{i}")(x)
+            x = self.activation(getattr(self, f"noise{i}")(x, noise))
+            x = getattr(self, f"adain{i}")(x, w)
+        return self.to_image(x).tanh()
+
+    def forward(self, z, psi=1.0, noise=True):
+        return self.synthesis(self.truncate(self.mapping(z), psi), noise)
+
+
+class StyleDiscriminator32(nn.Module):
+    """The discriminator of chapter 13: images (B, 1, 32, 32) -> logits (B, 1).
+
+        Conv(1, w, 4, 2, 1) + LeakyReLU(0.2)        (B, w, 16, 16)
+        Conv(w, 2w, 4, 2, 1) + LeakyReLU(0.2)       (B, 2w, 8, 8)
+        Conv(2w, 2w, 4, 2, 1) + LeakyReLU(0.2)      (B, 2w, 4, 4)
+        Flatten -> Linear(2w * 16, 1)
+
+    DCGAN's strided convolutions without its batch norm: R1 penalises each real
+    example's own gradient, which batch norm would mix with the other examples'.
+    """
+
+    def __init__(self, width=64):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 4 * 4, 1))
+
+    def forward(self, x):
+        return self.net(x)
