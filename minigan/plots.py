@@ -34,3 +34,17 @@ def show_grid(axis, images, title=None, columns=8, value_range=(-1.0, 1.0)):
     axis.set_yticks([])
     if title:
         axis.set_title(title)
+
+
+def grids_over_training(grids, title="Samples of one fixed set of z over training", count=36):
+    """A row of sample grids, one per training step: ``grids`` maps step -> images (N, C, H, W).
+
+    Drawn from one fixed z, they show the same samples changing as G learns.
+    """
+    import matplotlib.pyplot as plt
+    steps = sorted(grids)
+    figure, axes = plt.subplots(1, len(steps), figsize=(3.0 * len(steps), 3.3))
+    for axis, step in zip(numpy.atleast_1d(axes), steps):
+        show_grid(axis, grids[step][:count], title=f"step {step}", columns=6)
+    figure.suptitle(title)
+    return figure

@@ -94,16 +94,6 @@ def measure(network, G, reference, n, z_dim):
 
 
 # %%
-def plot_grids(grids):
-    import matplotlib.pyplot as plt
-    steps = sorted(grids)
-    figure, axes = plt.subplots(1, len(steps), figsize=(3.0 * len(steps), 3.3))
-    for axis, step in zip(np.atleast_1d(axes), steps):
-        plots.show_grid(axis, grids[step][:36], title=f"step {step}", columns=6)
-    figure.suptitle("Samples of one fixed set of z over training")
-    return figure
-
-
 def plot_training(run_dir, evaluations, floor):
     import csv
     import matplotlib.pyplot as plt
@@ -202,7 +192,8 @@ def main(argv=None):
                                                    if k != "step"))
     seconds = time.perf_counter() - start
 
-    run.savefig(plot_grids(grids), "samples", "samples of a fixed z over training")
+    run.savefig(plots.grids_over_training(grids), "samples",
+                "samples of a fixed z over training")
     run.savefig(plot_training(run.dir, evaluations, floor_fid), "training",
                 "losses, D's outputs and FID over training")
     run.savefig(plot_interpolation(G, args.z_dim), "interpolation", "straight lines in z")

@@ -300,16 +300,6 @@ def plot_truncation(G, sweep, floor, columns=8):
     return figure
 
 
-def plot_grids(grids):
-    import matplotlib.pyplot as plt
-    steps = sorted(grids)
-    figure, axes = plt.subplots(1, len(steps), figsize=(3.0 * len(steps), 3.3))
-    for axis, step in zip(np.atleast_1d(axes), steps):
-        plots.show_grid(axis, grids[step][:36], title=f"step {step}", columns=6)
-    figure.suptitle("Samples of one fixed set of z over training (psi = 1, 32x32)")
-    return figure
-
-
 def plot_training(evaluations, floor):
     import matplotlib.pyplot as plt
     steps = [e["step"] for e in evaluations]
@@ -409,7 +399,9 @@ def main(argv=None):
     with evaluating(G):
         same = G(minigan.randn(64, args.z_dim), psi=0.0, noise=False).numpy()
 
-    run.savefig(plot_grids(grids), "samples", "samples of a fixed z over training")
+    run.savefig(plots.grids_over_training(
+        grids, "Samples of one fixed set of z over training (psi = 1, 32x32)"), "samples",
+        "samples of a fixed z over training")
     run.savefig(plot_mixing(G), "style_mixing",
                 "style mixing: coarse styles from one latent, fine styles from another")
     run.savefig(plot_truncation(G, sweep, floor_fid), "truncation",
