@@ -56,7 +56,8 @@ from minigan.training import Trainer, evaluating
 # neighbour followed by a 3x3 convolution, which has no checkerboard (chapter 01). As in
 # StyleGAN there are two style layers at 4x4 and at 8x8; at 16x16 and 32x32, where a
 # convolution costs 4 and 16 times more, we keep one. The four layers at 4x4 and 8x8
-# hold the *coarse* styles, the two at 16x16 and 32x32 the *fine* ones.
+# hold the *coarse* styles, the one at 16x16 the *middle* style, the one at 32x32 the
+# *fine* one (below).
 #
 # The discriminator (`minigan.models.StyleDiscriminator32`) is DCGAN's strided
 # convolutions without batch norm: Conv(1, 64) -> Conv(64, 128) -> Conv(128, 128), each
@@ -208,63 +209,82 @@ def truncation_sweep(network, G, reference, n, psis):
 
 
 # %% [markdown]
-# ## What do the coarse and the fine styles decide?
+# ## What do the coarse, the middle and the fine styles decide?
 #
-# For pairs of latents (A, B) we draw four images, noise off: A alone, B alone; A's
-# coarse styles (layers 0-3: 4x4 and 8x8) with B's fine ones (layers 4, 5: 16x16,
-# 32x32); and B's coarse styles with A's fine ones. The own classifier of chapter 05 names the
-# class of each. If the coarse layers set the layout, swapping the fine styles keeps A's
-# class, and swapping the coarse ones gives A's image B's class much more often.
+# StyleGAN's paper sorts the styles into three groups by resolution: coarse (4x4 to
+# 8x8: pose, general shape), middle (16x16 to 32x32: smaller features) and fine (64x64
+# and up: colours and microstructure). Our four resolutions take the same three roles,
+# one step down: coarse are the layers at 4x4 and 8x8 (0-3), middle the one at 16x16
+# (4), fine the one at 32x32 (5).
+#
+# For pairs of latents (A, B), noise off, we draw A's image, B's image, and for each
+# group A's image with that group's styles taken from B. The own classifier of chapter
+# 05 names the class of each. If the coarse layers set the layout, swapping the fine
+# styles keeps A's class in most pairs, and swapping the coarse ones gives A's image
+# B's class much more often than it keeps A's.
 
 
 # %%
+def style_groups(G):
+    """The layer numbers of the coarse (4x4, 8x8), middle (16x16) and fine (32x32) styles."""
+    sides = {"coarse": (4, 8), "middle": (16,), "fine": (32,)}
+    return {name: [i for i, side in enumerate(G.sides) if side in group]
+            for name, group in sides.items()}
+
+
+def swapped_styles(w_a, w_b, layers, num_layers):
+    """A's style in every layer but those in ``layers``, which get B's."""
+    return [w_b if i in layers else w_a for i in range(num_layers)]
+
+
 def class_agreement(network, G, pairs):
-    coarse_layers = G.sides.count(4) + G.sides.count(8)
+    def classes(styles):
+        image = G.synthesis(styles, noise=False).numpy()
+        return features.predict(network, crop_to_28(image))[1].argmax(axis=1)
+
+    n = G.num_layers
     with evaluating(G):
         w_a = G.mapping(minigan.randn(pairs, G.z_dim))
         w_b = G.mapping(minigan.randn(pairs, G.z_dim))
-        layers = G.num_layers
-        images = [G.synthesis([w_a] * layers, noise=False),
-                  G.synthesis(mixed_styles(w_a, w_b, coarse_layers, layers), noise=False),
-                  G.synthesis(mixed_styles(w_b, w_a, coarse_layers, layers), noise=False),
-                  G.synthesis([w_b] * layers, noise=False)]
-    a, fine_swapped, coarse_swapped, b = (
-        features.predict(network, crop_to_28(x.numpy()))[1].argmax(axis=1) for x in images)
-    return {"fine swapped, class kept": float(np.mean(fine_swapped == a)),
-            "coarse swapped, class kept": float(np.mean(coarse_swapped == a)),
-            "coarse swapped, class of B": float(np.mean(coarse_swapped == b)),
-            "A and B of one class": float(np.mean(a == b))}
+        a, b = classes([w_a] * n), classes([w_b] * n)
+        swapped = {name: classes(swapped_styles(w_a, w_b, layers, n))
+                   for name, layers in style_groups(G).items()}
+    result = {f"{name} swapped, class kept": float(np.mean(predicted == a))
+              for name, predicted in swapped.items()}
+    result["coarse swapped, class of B"] = float(np.mean(swapped["coarse"] == b))
+    result["A and B of one class"] = float(np.mean(a == b))
+    return result
 
 
 # %%
 def plot_mixing(G, n=6):
-    """Rows: source A; columns: source B. Left, each cell has A's coarse styles and B's
-    fine ones; right, B's coarse styles and A's fine ones."""
+    """Three panels, one per style group: row i, column j is A_i's image with that
+    group's styles taken from B_j (the sources in the first column and row)."""
     import matplotlib.pyplot as plt
-    layers, coarse_layers = G.num_layers, G.sides.count(4) + G.sides.count(8)
+    layers = G.num_layers
+    groups = style_groups(G)
     with evaluating(G):
         w_a = G.mapping(minigan.randn(n, G.z_dim))
         w_b = G.mapping(minigan.randn(n, G.z_dim))
         a = G.synthesis([w_a] * layers, noise=False).numpy()
         b = G.synthesis([w_b] * layers, noise=False).numpy()
-        panels = []
-        for coarse_from_a in (True, False):
+        panels = {}
+        for name, group in groups.items():
             # An (n + 1) x (n + 1) grid: the sources in the first row and column.
             cells = np.full((n + 1, n + 1) + a.shape[1:], -1.0, dtype=np.float32)
             cells[0, 1:], cells[1:, 0] = b, a
             for i in range(n):
                 row_a = w_a[np.full(n, i)]          # A_i's style, once for each column
-                styles = (mixed_styles(row_a, w_b, coarse_layers, layers) if coarse_from_a
-                          else mixed_styles(w_b, row_a, coarse_layers, layers))
-                cells[i + 1, 1:] = G.synthesis(styles, noise=False).numpy()
-            panels.append(cells.reshape((-1,) + a.shape[1:]))
-    figure, axes = plt.subplots(1, 2, figsize=(11, 5.8))
-    plots.show_grid(axes[0], panels[0], columns=n + 1,
-                    title="coarse (4x4, 8x8) from the row's A,\n"
-                          "fine (16x16, 32x32) from the column's B")
-    plots.show_grid(axes[1], panels[1], columns=n + 1,
-                    title="coarse from the column's B,\nfine from the row's A")
-    for axis in axes:
+                cells[i + 1, 1:] = G.synthesis(swapped_styles(row_a, w_b, group, layers),
+                                               noise=False).numpy()
+            panels[name] = cells.reshape((-1,) + a.shape[1:])
+    figure, axes = plt.subplots(1, 3, figsize=(16, 5.8))
+    for axis, (name, cells) in zip(axes, panels.items()):
+        sides = sorted({G.sides[i] for i in groups[name]})
+        where = ", ".join(f"{s}x{s}" for s in sides)
+        plots.show_grid(axis, cells, columns=n + 1,
+                        title=f"{name} styles ({where}) from the column's B,\n"
+                              f"the others from the row's A")
         axis.set_xlabel("source B (top row)")
         axis.set_ylabel("source A (left column)")
     figure.tight_layout()
@@ -308,10 +328,9 @@ def plot_training(evaluations, floor):
     axes[0].axhline(floor, color="gray", linestyle=":", label="held-out real images")
     axes[0].set_yscale("log")
     axes[0].set_title("FID to the test images (own features, centre 28x28)")
-    axes[1].plot(steps, [e["fine swapped, class kept"] for e in evaluations], marker="o",
-                 label="fine styles swapped")
-    axes[1].plot(steps, [e["coarse swapped, class kept"] for e in evaluations], marker="o",
-                 label="coarse styles swapped")
+    for name in ("fine", "middle", "coarse"):
+        axes[1].plot(steps, [e[f"{name} swapped, class kept"] for e in evaluations],
+                     marker="o", label=f"{name} styles swapped")
     axes[1].set_ylim(0, 1.02)
     axes[1].set_title("share of images whose class is kept")
     for axis in axes:
@@ -403,7 +422,7 @@ def main(argv=None):
         grids, "Samples of one fixed set of z over training (psi = 1, 32x32)"), "samples",
         "samples of a fixed z over training")
     run.savefig(plot_mixing(G), "style_mixing",
-                "style mixing: coarse styles from one latent, fine styles from another")
+                "style mixing: the coarse, middle or fine styles from another latent")
     run.savefig(plot_truncation(G, sweep, floor_fid), "truncation",
                 "the truncation trick: images, FID, precision, recall and diversity against psi")
     run.savefig(plot_training(evaluations, floor_fid), "training",
@@ -417,6 +436,7 @@ def main(argv=None):
                "recall at the end": round(last["recall"], 3),
                "FID of held-out real images (the floor)": round(floor_fid, 2),
                "fine swapped, class kept": round(last["fine swapped, class kept"], 3),
+               "middle swapped, class kept": round(last["middle swapped, class kept"], 3),
                "coarse swapped, class kept": round(last["coarse swapped, class kept"], 3),
                "coarse swapped, class of B": round(last["coarse swapped, class of B"], 3),
                "A and B of one class": round(last["A and B of one class"], 3),
