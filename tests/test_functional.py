@@ -29,6 +29,28 @@ def test_linear_gradients_first_and_second_order():
     assert minigan.gradgradcheck(lambda x, w, b: F.linear(x, w, b) ** 2, [x, w, b])
 
 
+@pytest.mark.parametrize("x_shape", [(4,), (2, 3, 4)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_takes_any_leading_axes_and_an_optional_bias(x_shape, with_bias):
+    """x (..., in) -> (..., out) as PyTorch's linear, with and without b; first- and
+    second-order gradients match finite differences for every shape."""
+    rng = np.random.default_rng(2)
+    x, w, b = _t(rng.standard_normal(x_shape), True), _t(rng.standard_normal((3, 4)), True), \
+        _t(rng.standard_normal(3), True)
+    inputs = [x, w, b] if with_bias else [x, w]
+    expected = x.numpy() @ w.numpy().T + (b.numpy() if with_bias else 0)
+    np.testing.assert_allclose(F.linear(*inputs).numpy(), expected, rtol=1e-12)
+    assert F.linear(*inputs).shape == x_shape[:-1] + (3,)
+    assert minigan.gradcheck(lambda *t: F.linear(*t).tanh(), inputs)
+    assert minigan.gradgradcheck(lambda *t: F.linear(*t).tanh(), inputs)
+
+
+def test_linear_error_names_the_bias_shape():
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\) does not match weight "
+                                         r"of shape \(4, 6\): expected \(4,\)"):
+        F.linear(minigan.randn(5, 6), minigan.randn(4, 6), minigan.randn(3))
+
+
 def test_linear_error_names_features():
     """A feature mismatch names the op, both shapes and the expected size."""
     with pytest.raises(ValueError, match=r"linear: input of shape \(5, 3\) has 3 features, "

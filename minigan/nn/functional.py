@@ -10,9 +10,10 @@ import numpy
 from minigan import backend
 from minigan.autograd import Tensor
 from minigan.ops import conv as conv_ops
+from minigan.ops import linalg as linalg_ops
 from minigan.ops import padding as padding_ops
 from minigan.ops.normalization import BatchNormTraining
-from minigan.ops import (broadcast_to, getitem, leaky_relu, matmul, mean, relu, reshape,
+from minigan.ops import (broadcast_to, getitem, leaky_relu, mean, relu, reshape,
                          sigmoid, softplus, sqrt, tanh)
 from minigan.ops.elementwise import as_tensor
 
@@ -36,16 +37,11 @@ def _expect_4d(op, x, what="input"):
 
 
 def linear(x, weight, bias=None):
-    """y = x W^T + b.
+    """y = x W^T + b, one node of the graph (``minigan.ops.linalg.Linear``).
 
     Shapes: x (..., in), weight (out, in), bias (out,) -> y (..., out).
     """
-    if weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but "
-                         f"weight of shape {weight.shape} (out, in) expects "
-                         f"{weight.shape[1] if weight.ndim == 2 else 'a 2-D weight'}")
-    y = matmul(x, weight.T)
-    return y if bias is None else y + bias
+    return linalg_ops.linear(x, weight, bias)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
