@@ -61,6 +61,8 @@ def get_array_module():
 
 def array_module(array):
     """The array module that owns ``array`` (so results stay on the array's device)."""
+    if type(array) is numpy.ndarray:   # the common case first: every operation asks
+        return numpy
     if type(array).__module__.startswith("cupy"):
         import cupy
         return cupy

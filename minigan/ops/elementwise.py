@@ -51,7 +51,9 @@ class Add(Function):
 
     def backward(self, grad):
         a, b = self.inputs
-        return sum_to(grad, a.shape), sum_to(grad, b.shape)
+        grad_a = sum_to(grad, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(grad, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
 
 
 class Sub(Function):
@@ -62,7 +64,9 @@ class Sub(Function):
 
     def backward(self, grad):
         a, b = self.inputs
-        return sum_to(grad, a.shape), sum_to(-grad, b.shape)
+        grad_a = sum_to(grad, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(-grad, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
 
 
 class Mul(Function):
