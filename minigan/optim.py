@@ -226,15 +226,27 @@ class Adam(Optimizer):
         if decay:
             g = g + decay * p
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
         state["step"] += 1
         t = state["step"]
-        m_hat = m / (1 - b1 ** t)
-        v_hat = v / (1 - b2 ** t)
-        p -= lr * m_hat / (xp.sqrt(v_hat) + eps)
+        # Every line below works in place on m, v, p or one scratch array. Written as
+        # the equations (m_hat = m / (1 - b1^t), ...), each operation would allocate a
+        # new array the size of p, nine per step: for the MLP GAN's 2 million weights
+        # that was a third of the training step (page faults on fresh memory).
+        scratch = xp.multiply(g, 1 - b1)
+        m *= b1
+        m += scratch                                   # m = b1 m + (1 - b1) g
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - b2
+        v *= b2
+        v += scratch                                   # v = b2 v + (1 - b2) g^2
+        # lr m_hat / (sqrt(v_hat) + eps) = (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps),
+        # the order in which PyTorch computes it.
+        xp.sqrt(v, out=scratch)
+        scratch /= (1 - b2 ** t) ** 0.5
+        scratch += eps                                 # sqrt(v_hat) + eps
+        xp.divide(m, scratch, out=scratch)
+        scratch *= lr / (1 - b1 ** t)
+        p -= scratch
 
 
 class RMSprop(Optimizer):
