@@ -21,6 +21,7 @@ from minigan.ops import (abs, clamp, clip, concatenate, exp, flatten, log, matmu
 cat = concatenate   # PyTorch's name
 
 backend.set_device_from_environment()
+backend.keep_freed_memory_from_environment()
 
 from minigan import nn, optim  # noqa: E402  (they build on everything above)
 from minigan.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
