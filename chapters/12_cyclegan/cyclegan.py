@@ -246,6 +246,11 @@ def make_step(nets, Ds, opt_g, opt_d, pools, lam=10.0, identity=0.5):
 #   (the best constant image under L1, chapter 11's exercise 11.4), and pix2pix,
 #   which trained on the pairs (chapter 11's README: 0.123 after 1,800 steps).
 #   Also |F(b) - a|, the other direction, against the true edge map.
+# * **The class through the pairing**: how often the own classifier of chapter 05 names,
+#   for G(a), the class of a's true garment. L1 charges every pixel of texture and
+#   brightness that the edges do not hold; this asks only whether the edges of a
+#   trouser became a trouser. Its ceiling is the classifier's accuracy on the true
+#   garments themselves; chance is 0.1.
 # * **FID** of G(test edges) against *other* real test images, with precision and
 #   recall (chapter 05; minigan's own feature network); the floor is the FID of the
 #   true garments against the same images.
@@ -259,14 +264,17 @@ def translate(net, images, batch=500):
                                for i in range(0, len(images), batch)])
 
 
-def measure(network, nets, edges, truth, reference):
-    """Cycle errors, L1 to the hidden truth, and FID / precision / recall of G(edges)."""
+def measure(network, nets, edges, truth, labels, reference):
+    """Cycle errors, L1 to the hidden truth, the share of G(edges) in the true garment's
+    class, and FID / precision / recall of G(edges)."""
     fake_b, fake_a = translate(nets.G, edges), translate(nets.F, truth)
     scores = features.image_scores(network, fake_b, reference)
+    classes = features.predict(network, fake_b)[1].argmax(axis=1)
     return {"cycle_a": float(np.abs(translate(nets.F, fake_b) - edges).mean()),
             "cycle_b": float(np.abs(translate(nets.G, fake_a) - truth).mean()),
             "l1": float(np.abs(fake_b - truth).mean()),
-            "l1_edges": float(np.abs(fake_a - edges).mean()), **scores}
+            "l1_edges": float(np.abs(fake_a - edges).mean()),
+            "class": float(np.mean(classes == labels)), **scores}
 
 
 # %%
@@ -289,12 +297,12 @@ def plot_round_trips(nets, edges, truth, labels):
     return figure
 
 
-def plot_training(run_dir, evaluations, floor, median_image_l1):
+def plot_training(run_dir, evaluations, floor, median_image_l1, ceiling):
     import csv
     import matplotlib.pyplot as plt
     with open(run_dir / "metrics.csv", newline="") as file:
         rows = list(csv.DictReader(file))
-    figure, axes = plt.subplots(1, 4, figsize=(19, 3.8))
+    figure, axes = plt.subplots(1, 5, figsize=(23, 3.8))
     steps = [e["step"] for e in evaluations]
     axes[0].plot(steps, [e["cycle_a"] for e in evaluations], marker="o", label="|F(G(a)) - a|")
     axes[0].plot(steps, [e["cycle_b"] for e in evaluations], marker="o", label="|G(F(b)) - b|")
@@ -304,6 +312,11 @@ def plot_training(run_dir, evaluations, floor, median_image_l1):
                     label="the median training image")
     axes[1].axhline(0.123, color="black", linestyle="--", label="pix2pix, paired (ch. 11)")
     axes[1].set_title("L1 to the hidden true garment")
+    axes[4].plot(steps, [e["class"] for e in evaluations], marker="o", label="G(a)")
+    axes[4].axhline(ceiling, color="gray", linestyle=":", label="the true garments")
+    axes[4].axhline(0.1, color="black", linestyle="--", label="chance")
+    axes[4].set_ylim(0, 1)
+    axes[4].set_title("the own classifier names the true garment's class")
     axes[2].plot(steps, [e["fid"] for e in evaluations], marker="o", label="G(test edges)")
     axes[2].axhline(floor, color="gray", linestyle=":", label="real test images (floor)")
     axes[2].set_yscale("log")
@@ -354,6 +367,8 @@ def main(argv=None):
     domain_a, domain_b = edge_map(train_images[:half]), train_images[half:2 * half]
     # The test set keeps its pairs, to measure with; FID compares with the next n images.
     truth, test_edges = test_images[:n], backend.to_numpy(edge_map(test_images[:n]))
+    truth_labels = test_labels[:n]
+    ceiling = float(np.mean(features.predict(network, truth)[1].argmax(axis=1) == truth_labels))
     reference = features.predict(network, test_images[n:2 * n])[0]
     floor_fid = fid(features.predict(network, truth)[0], reference)
     median_image = np.median(train_images, axis=0, keepdims=True)
@@ -368,21 +383,21 @@ def main(argv=None):
                       batches, args.steps, run, G=nets, D=Ds, opt_g=opt_g, opt_d=opt_d,
                       log_every=10, checkpoint_every=args.checkpoint_every, resume=args.resume)
     evaluations = [{"step": trainer.step,
-                    **measure(network, nets, test_edges, truth, reference)}]
+                    **measure(network, nets, test_edges, truth, truth_labels, reference)}]
     start = time.perf_counter()
     while trainer.step < args.steps:
         trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
         trainer.fit()
         evaluations.append({"step": trainer.step,
-                            **measure(network, nets, test_edges, truth, reference)})
+                            **measure(network, nets, test_edges, truth, truth_labels, reference)})
         m = evaluations[-1]
         print(f"step {trainer.step}: cycle A {m['cycle_a']:.3f}, cycle B {m['cycle_b']:.3f}, "
-              f"L1 to the truth {m['l1']:.3f}, FID {m['fid']:.3g}")
+              f"L1 to the truth {m['l1']:.3f}, true class {m['class']:.3f}, FID {m['fid']:.3g}")
     seconds = time.perf_counter() - start
 
     run.savefig(plot_round_trips(nets, test_edges, truth, test_labels[:n]), "round_trips",
                 "translations and round trips, one test image of each class")
-    run.savefig(plot_training(run.dir, evaluations, floor_fid, median_image_l1), "training",
+    run.savefig(plot_training(run.dir, evaluations, floor_fid, median_image_l1, ceiling), "training",
                 "cycle errors, L1 to the truth, FID and D_B's scores over training")
     first, last = evaluations[0], evaluations[-1]
     untrained = first["step"] == 0
@@ -399,6 +414,9 @@ def main(argv=None):
                "L1 to the truth: the median training image": round(median_image_l1, 4),
                "L1 to the truth: untrained G (step 0)": at_start("l1"),
                "L1 to the true edges |F(b) - a|": round(last["l1_edges"], 4),
+               "G(a) in the true garment's class": round(last["class"], 4),
+               "G(a) in the true garment's class: untrained G (step 0)": at_start("class"),
+               "the true garments in their class (the classifier's ceiling)": round(ceiling, 4),
                "FID: G(test edges)": round(last["fid"], 2),
                "FID of real test images (the floor)": round(floor_fid, 2),
                "FID: untrained G (step 0)": at_start("fid", 2),
