@@ -307,8 +307,10 @@ def blas_description():
         import threadpoolctl
         pools = [p for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
         if pools:
+            # architecture: the kernels OpenBLAS chose (Haswell = AVX2, SkylakeX = AVX-512)
             return ", ".join(f"{p['internal_api']} {p.get('version')} "
-                             f"({p['num_threads']} threads, {p.get('threading_layer')})"
+                             f"({p['num_threads']} threads, {p.get('threading_layer')}, "
+                             f"{p.get('architecture', '?')} kernels)"
                              for p in pools)
     except ImportError:
         pass
@@ -341,7 +343,8 @@ def machine(args, frameworks):
             "threads": args.threads, "python": platform.python_version(),
             "platform": platform.platform(), "numpy": numpy.__version__,
             "blas": blas_description(),
-            "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT")}
+            "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     if "minigan" in frameworks:
         info["minigan"] = frameworks["minigan"].version
         info["minigan_source"] = source_of(frameworks["minigan"].mg)
@@ -466,7 +469,9 @@ def print_header(info, args, torch_note, out=sys.stdout):
     if "minigan_source" in info:
         print(f"minigan  {info['minigan_source']}", file=out)
     print(f"timing   {args.rounds} paired rounds (order alternating), {args.warmup} warm-up; "
-          f"OPENBLAS_THREAD_TIMEOUT={info['OPENBLAS_THREAD_TIMEOUT']}", file=out)
+          f"OPENBLAS_THREAD_TIMEOUT={info['OPENBLAS_THREAD_TIMEOUT']}"
+          + (f", OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}" if info["OPENBLAS_CORETYPE"]
+             else ""), file=out)
     if torch_note:
         print(f"note     {torch_note}", file=out)
 
