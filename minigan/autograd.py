@@ -453,24 +453,34 @@ def _nodes_leading_to(outputs, target_ids):
 
     ``grad`` only needs those; skipping the rest avoids computing (and, with
     ``create_graph``, recording) gradients for parameters nobody asked about.
+
+    A node leads to a target when one of its inputs is a target or was made by a node
+    that does, so each node is decided after the nodes that made its inputs: a
+    depth-first walk from the outputs that decides a node when it is met the second
+    time, on the way back (post-order). A graph's edges go from later to earlier
+    operations, so there are no cycles and every input's node is decided by then.
     """
-    nodes, stack, seen = [], [t.creator for t in outputs if t.creator is not None], set()
+    needed, seen = set(), set()
+    stack = [(t.creator, False) for t in outputs if t.creator is not None]
     while stack:
-        node = stack.pop()
+        node, inputs_decided = stack.pop()
+        if inputs_decided:
+            if node.released:
+                needed.add(id(node))   # let the engine raise its clear error
+                continue
+            for x in node.inputs:
+                if id(x) in target_ids or id(x.creator) in needed:
+                    needed.add(id(node))
+                    break
+            continue
         if id(node) in seen:
             continue
         seen.add(id(node))
-        nodes.append(node)
-        if node.released:
-            continue
-        stack.extend(x.creator for x in node.inputs if x.creator is not None)
-    needed = set()
-    for node in sorted(nodes, key=lambda n: n.generation):   # leaves first
-        if node.released:
-            needed.add(id(node))   # let the engine raise its clear error
-            continue
-        if any(id(x) in target_ids or id(x.creator) in needed for x in node.inputs):
-            needed.add(id(node))
+        stack.append((node, True))
+        if not node.released:
+            for x in node.inputs:
+                if x.creator is not None and id(x.creator) not in seen:
+                    stack.append((x.creator, False))
     return needed
 
 
