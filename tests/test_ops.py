@@ -255,6 +255,38 @@ def test_matmul_second_derivative_matches_finite_differences(operands_):
     assert minigan.gradgradcheck(squared(lambda a, b: a @ b), [leaf(x) for x in operands_])
 
 
+TRANSPOSE_FLAGS = [(False, False), (True, False), (False, True), (True, True)]
+# (op(A) shape, op(B) shape): plain matrices, broadcast batch axes, and k = 1 (the
+# outer product that MatMul computes by broadcasting instead of BLAS)
+TRANSPOSED_SHAPES = [((3, 4), (4, 2)), ((2, 1, 3, 4), (3, 4, 2)), ((3, 1), (1, 5))]
+
+
+def _stored(shape, transposed, rng):
+    """An operand stored as MatMul with a transpose flag expects it: swapped if flagged."""
+    array = rng.standard_normal(shape)
+    return numpy.ascontiguousarray(numpy.swapaxes(array, -1, -2)) if transposed else array
+
+
+@pytest.mark.parametrize("flags", TRANSPOSE_FLAGS)
+@pytest.mark.parametrize("shapes", TRANSPOSED_SHAPES)
+def test_matmul_with_transposed_operands_to_second_order(flags, shapes):
+    """MatMul(A, B, transpose_a, transpose_b) = op(A) @ op(B), and each flag's backward
+    (written with the flagged products themselves, no transpose nodes) matches finite
+    differences to first and second order. A wrong case of the four in backward, such
+    as dA = G op(B) instead of op(B) G^T when A is transposed, fails here."""
+    (ta, tb), rng = flags, numpy.random.default_rng(sum(map(len, shapes)))
+    a, b = _stored(shapes[0], ta, rng), _stored(shapes[1], tb, rng)
+    product = ops.linalg.MatMul.apply(leaf(a), leaf(b), transpose_a=ta, transpose_b=tb)
+    expected = numpy.matmul(numpy.swapaxes(a, -1, -2) if ta else a,
+                            numpy.swapaxes(b, -1, -2) if tb else b)
+    numpy.testing.assert_allclose(product.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+    def fn(x, y):
+        return ops.linalg.MatMul.apply(x, y, transpose_a=ta, transpose_b=tb)
+    assert minigan.gradcheck(fn, [leaf(a), leaf(b)])
+    assert minigan.gradgradcheck(squared(fn), [leaf(a), leaf(b)])
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_matmul_keeps_the_dtype(dtype):
     """float32 @ float32 is float32, and so are both gradients."""
