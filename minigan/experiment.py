@@ -58,7 +58,8 @@ def add_image_training_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its latest.ckpt")
     parser.add_argument("--feature-cache", default=None,
-                        help="folder of the cached feature network (default runs/)")
+                        help="folder of the cached feature network (default MINIGAN_CACHE "
+                             "or ~/.cache/minigan: trained once per machine)")
 
 
 def _runs_root():

@@ -25,11 +25,22 @@ def test_the_config_hash_names_the_config():
     assert features.config_hash(a) == features.config_hash(b)
     assert features.config_hash(a) != features.config_hash({**a, "epochs": a["epochs"] + 1})
     assert features.cache_folder(a).name.startswith("fashion-mnist-")
+    assert features.cache_folder(a).name.endswith("-" + features.data_hash("fashion-mnist"))
+
+
+def test_the_cache_is_per_machine_and_moved_by_minigan_cache(tmp_path, monkeypatch):
+    """By default the network lives in the user's cache folder, shared by every run and
+    test on the machine (not in one run's folder); MINIGAN_CACHE moves it."""
+    monkeypatch.delenv("MINIGAN_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert features.default_cache_root() == tmp_path / "xdg" / "minigan"
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path / "mine"))
+    assert features.cache_folder(features.CONFIG).parent == tmp_path / "mine" / "feature_network"
 
 
 def test_a_trained_network_is_cached_and_loaded_instead_of_trained_again(tmp_path, monkeypatch):
     """The first call trains and saves; the second loads the same weights and trains nothing."""
-    monkeypatch.setenv("MINIGAN_RUNS", str(tmp_path))
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path))
     calls = []
 
     def pretend_to_train(config, root, progress):
@@ -45,9 +56,31 @@ def test_a_trained_network_is_cached_and_loaded_instead_of_trained_again(tmp_pat
     assert (features.cache_folder(calls[0]) / "config.json").exists()
 
 
+def test_a_damaged_cache_is_trained_again_never_used(tmp_path, monkeypatch):
+    """The weights' checksum is checked on load: a changed byte means train again."""
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path))
+    calls = []
+
+    def pretend_to_train(config, root, progress):
+        calls.append(config)
+        return features.FeatureClassifier(), 0.5
+    monkeypatch.setattr(features, "train_feature_classifier", pretend_to_train)
+    features.load_feature_classifier("fashion-mnist", progress=False)
+    weights = features.cache_folder(calls[0]) / "weights.npz"
+    damaged = bytearray(weights.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    weights.write_bytes(bytes(damaged))
+    with pytest.raises(FileNotFoundError):
+        features.load_feature_classifier("fashion-mnist", train=False)
+    features.load_feature_classifier("fashion-mnist", progress=False)
+    assert len(calls) == 2
+    features.load_feature_classifier("fashion-mnist", progress=False)
+    assert len(calls) == 2
+
+
 def test_without_training_a_missing_network_says_how_to_make_it(tmp_path, monkeypatch):
     """train=False never trains: the error names the folder and the command."""
-    monkeypatch.setenv("MINIGAN_RUNS", str(tmp_path))
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="python -m minigan.metrics.features fashion-mnist"):
         features.load_feature_classifier("fashion-mnist", train=False)
 

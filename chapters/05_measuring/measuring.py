@@ -205,7 +205,7 @@ def add_arguments(parser):
                         help="images per KID subset (default 1000, quick 500)")
     parser.add_argument("--feature-cache", default=None,
                         help="the folder the feature network is cached under (default "
-                             "MINIGAN_RUNS or runs/)")
+                             "MINIGAN_CACHE or ~/.cache/minigan: once per machine)")
 
 
 # %%

@@ -18,10 +18,13 @@ in this network's feature space: numbers are comparable between runs of minigan 
 use the same network (the same config, hence the same hash), never with published
 Inception FIDs.
 
-Training is reproducible (seeded initialisation and batch order) and cached: the
-weights go to ``runs/feature_network/<dataset>-<hash of the config>/`` (or under
-``MINIGAN_RUNS``), and a later call with the same config loads them instead of
-training again. From the command line::
+Training is reproducible (seeded initialisation and batch order) and done once per
+machine: the weights go to ``<cache>/feature_network/<dataset>-<config hash>-<data hash>/``,
+where ``<cache>`` is ``MINIGAN_CACHE`` if set, else ``$XDG_CACHE_HOME/minigan``, else
+``~/.cache/minigan``. The data hash is the checksum of the training files the network
+learns from (the loader accepts only files with that checksum), so every test, chapter and
+run on the machine shares one network. The weights' SHA-256 is kept beside them and
+checked on every load: a damaged file is trained again, never used. From the command line::
 
     python -m minigan.metrics.features fashion-mnist        # train (or find) and report accuracy
 """
@@ -29,10 +32,12 @@ import hashlib
 import json
 import os
 import pathlib
+import sys
 
 import numpy
 
 from minigan import backend, nn, optim
+from minigan.data import sources
 from minigan.autograd import Tensor, no_grad
 from minigan.metrics.fid import fid
 from minigan.metrics.precision_recall import precision_recall
@@ -66,13 +71,37 @@ def config_hash(config):
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def cache_folder(config, cache_root=None):
-    """Where the network of ``config`` is cached: <root>/feature_network/<dataset>-<hash>.
+def data_hash(dataset):
+    """A short hash of the training files' checksums (their uncompressed bytes).
 
-    The root is ``cache_root``, else ``MINIGAN_RUNS``, else ``runs`` (as for chapter runs).
+    The loader only accepts files whose bytes have these checksums, so equal hashes mean
+    the network was trained on the very same images and labels.
     """
-    root = pathlib.Path(cache_root or os.environ.get("MINIGAN_RUNS", "runs"))
-    return root / "feature_network" / f"{config['dataset']}-{config_hash(config)}"
+    files = sources.CATALOGUE[dataset]["files"]
+    digests = [files[stem].get("idx-sha256", "") for stem in
+               ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")]
+    return hashlib.sha256("".join(digests).encode()).hexdigest()[:12]
+
+
+def default_cache_root():
+    """``MINIGAN_CACHE``, else ``$XDG_CACHE_HOME/minigan``, else ``~/.cache/minigan``."""
+    if os.environ.get("MINIGAN_CACHE"):
+        return pathlib.Path(os.environ["MINIGAN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "minigan"
+
+
+def cache_folder(config, cache_root=None):
+    """Where the network of ``config`` is cached:
+    <root>/feature_network/<dataset>-<config hash>-<data hash>, the root being
+    ``cache_root`` or else ``default_cache_root()``."""
+    root = pathlib.Path(cache_root) if cache_root else default_cache_root()
+    name = f"{config['dataset']}-{config_hash(config)}-{data_hash(config['dataset'])}"
+    return root / "feature_network" / name
+
+
+def _sha256(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
 def _build(config):
@@ -159,23 +188,37 @@ def load_feature_classifier(dataset="fashion-mnist", config=None, root=None, tra
     config = {**CONFIG, "dataset": dataset, **(config or {})}
     folder = cache_folder(config, cache_root)
     weights = folder / "weights.npz"
-    if weights.exists():
-        model = _build(config)
-        with numpy.load(weights) as saved:
-            model.load_state_dict(dict(saved))
-        report = json.loads((folder / "report.json").read_text())
-        return model.eval(), report["test_accuracy"]
+    cached = _load_cached(config, folder)
+    if cached is not None:
+        return cached
     if not train:
         raise FileNotFoundError(f"no feature network for {dataset} in {folder}; train it with "
                                 f"`python -m minigan.metrics.features {dataset}`")
     model, test_accuracy = train_feature_classifier(config, root, progress)
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / "weights.tmp.npz"
+    temporary = folder / f"weights.{os.getpid()}.tmp.npz"
     numpy.savez(temporary, **model.state_dict())
-    os.replace(temporary, weights)   # a run killed mid-save leaves no half-written cache
+    report = {"test_accuracy": test_accuracy, "weights_sha256": _sha256(temporary)}
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    (folder / "report.json").write_text(json.dumps({"test_accuracy": test_accuracy}) + "\n")
+    (folder / "report.json").write_text(json.dumps(report) + "\n")
+    os.replace(temporary, weights)   # last: a run killed mid-save leaves no half-written cache
     return model.eval(), test_accuracy
+
+
+def _load_cached(config, folder):
+    """(model, accuracy) from ``folder`` if its weights are there and match their checksum."""
+    weights, report_file = folder / "weights.npz", folder / "report.json"
+    if not (weights.exists() and report_file.exists()):
+        return None
+    report = json.loads(report_file.read_text())
+    if report.get("weights_sha256") != _sha256(weights):
+        print(f"feature network: {weights} does not match its checksum in {report_file}; "
+              f"training it again", file=sys.stderr)
+        return None
+    model = _build(config)
+    with numpy.load(weights) as saved:
+        model.load_state_dict(dict(saved))
+    return model.eval(), report["test_accuracy"]
 
 
 def main(argv=None):
