@@ -4,6 +4,7 @@ The whole suite runs unchanged on CuPy with ``MINIGAN_DEVICE=cuda``. Without a u
 CUDA device such a run skips every test with the reason, instead of failing.
 """
 import os
+import pathlib
 
 import hypothesis
 import pytest
@@ -33,10 +34,19 @@ def pytest_addoption(parser):
     parser.addoption(
         "--solutions", choices=["reference", "mine"], default="reference",
         help="whose exercise solutions the tests in tests/exercises check: minigan's own "
-             "(reference, what CI runs) or yours in chapters/*/exercises.py (mine)")
+             "(reference, what CI runs) or yours in chapters/*/exercises.py (mine); with "
+             "'mine' only the exercises run, so `-m ch05` checks them in seconds")
 
 
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("--solutions") == "mine":
+        # Your answers are checked by tests/exercises alone: the chapter's training runs and
+        # the library's own tests say nothing about them, and take minutes.
+        exercises = pathlib.Path(__file__).parent / "exercises"
+        others = [item for item in items if exercises not in pathlib.Path(item.fspath).parents]
+        if others:
+            config.hook.pytest_deselected(items=others)
+            items[:] = [item for item in items if item not in others]
     if _CUDA_PROBLEM:
         skip = pytest.mark.skip(reason=f"MINIGAN_DEVICE=cuda was requested but {_CUDA_PROBLEM}")
         for item in items:
@@ -61,18 +71,25 @@ def xp():
     return minigan.backend.get_array_module()
 
 
-def _require_fashion_mnist():
-    """Skip a real-data test only where no data folder was named and none is found.
+def data_folder_named():
+    """Whether MINIGAN_DATA names a folder that exists (CI names ../shared/data)."""
+    folder = os.environ.get("MINIGAN_DATA")
+    return bool(folder) and pathlib.Path(folder).is_dir()
 
-    CI names one (MINIGAN_DATA=../shared/data), so there a missing file fails the test.
-    """
+
+def _require_fashion_mnist():
+    """Skip a real-data test where the data is not found, saying why, unless MINIGAN_DATA
+    names an existing folder: then a missing or corrupt file there fails the test (that
+    is how CI, which names ../shared/data and checks it first, cannot pass by skipping)."""
     from minigan.data import DataNotFoundError, find_file
     try:
         find_file("fashion-mnist", "train-images-idx3-ubyte")
     except DataNotFoundError:
-        if os.environ.get("MINIGAN_DATA"):
+        if data_folder_named():
             raise
-        pytest.skip("Fashion-MNIST not found and MINIGAN_DATA is not set (see data/README.md)")
+        named = os.environ.get("MINIGAN_DATA")
+        why = f"MINIGAN_DATA={named} is no folder" if named else "MINIGAN_DATA is not set"
+        pytest.skip(f"Fashion-MNIST not found ({why}; see data/README.md)")
 
 
 @pytest.fixture
@@ -82,16 +99,18 @@ def fashion_mnist():
 
 
 @pytest.fixture(scope="session")
-def feature_network(tmp_path_factory):
-    """minigan's feature network for Fashion-MNIST, trained once per test session.
+def feature_network():
+    """minigan's feature network for Fashion-MNIST, from the machine's cache.
 
-    Trained by its published config into a temporary cache (a few minutes on two cores),
-    so the suite never depends on, or writes into, the project's runs/ folder. Skips
-    where Fashion-MNIST is absent and MINIGAN_DATA is unset, as ``fashion_mnist`` does.
+    Trained by its published config the first time (a few minutes on two cores) into the
+    cache every chapter uses (``minigan.metrics.features.default_cache_root()``: set
+    ``MINIGAN_CACHE`` to move it), checked against its checksum on every load, and reused
+    by every later test run and chapter. Skips where Fashion-MNIST is absent, as
+    ``fashion_mnist`` does.
     """
     from minigan.metrics import features
     _require_fashion_mnist()
-    cache = tmp_path_factory.mktemp("feature_network")
+    cache = features.default_cache_root()
     model, accuracy = features.load_feature_classifier("fashion-mnist", progress=False,
                                                        cache_root=cache)
     return model, accuracy, cache

@@ -98,6 +98,22 @@ def test_missing_data_message_names_three_ways(tiny_dataset):
         assert hint in message
 
 
+def test_check_fails_when_files_are_missing_or_corrupt(tiny_dataset, monkeypatch, capsys):
+    """`python -m minigan.data check` exits 1 when a file is missing (or corrupt), 0 when all
+    verify: a script can rely on its status."""
+    from minigan.data.__main__ import main
+    source, images, _ = tiny_dataset
+    assert main(["check", "tiny"]) == 1
+    assert "4 file(s) missing" in capsys.readouterr().err
+    monkeypatch.setenv("MINIGAN_DATA", str(source))
+    assert main(["check", "tiny"]) == 0
+    damaged = images.copy()
+    damaged[0, 0, 0] ^= 1
+    idx.write_idx(source / "tiny" / "train-images-idx3-ubyte.gz", damaged)
+    assert main(["check", "tiny"]) == 1
+    assert "1 corrupt" in capsys.readouterr().err
+
+
 def test_corrupt_file_fails_verification(tiny_dataset, monkeypatch):
     """A file whose bytes differ from the published ones is refused, never silently used."""
     source, images, _ = tiny_dataset
@@ -167,13 +183,14 @@ def test_batches_cover_the_data_once_per_epoch_and_reproduce():
 
 # --- the real datasets (in CI with MINIGAN_DATA=../shared/data) ------------------------------
 def _real(name, split):
-    """Load real data; skip only where no data folder was named (CI always names one)."""
+    """Load real data; skip only where no existing data folder was named (CI names one)."""
+    from tests.conftest import data_folder_named
     try:
         return datasets.load(name, split)
     except sources.DataNotFoundError:
-        if os.environ.get("MINIGAN_DATA"):
+        if data_folder_named():
             raise
-        pytest.skip(f"{name} not found and MINIGAN_DATA is not set")
+        pytest.skip(f"{name} not found and MINIGAN_DATA names no folder (see data/README.md)")
 
 
 @pytest.mark.slow

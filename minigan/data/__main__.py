@@ -1,4 +1,8 @@
-"""``python -m minigan.data fetch NAME`` downloads a dataset; ``check`` says what is found."""
+"""``python -m minigan.data fetch NAME`` downloads a dataset; ``check`` says what is found.
+
+``check`` exits with status 1 when any file it looks for is missing or corrupt, so
+``python -m minigan.data check fashion-mnist && ...`` runs on only where the data is whole.
+"""
 import argparse
 import sys
 
@@ -27,7 +31,7 @@ def main(argv=None):
               else f"{args.name}: already present and verified")
         return 0
 
-    status = 0
+    missing, bad = 0, 0
     for name in [args.name] if args.name else sorted(sources.CATALOGUE):
         for stem in sources.CATALOGUE[name]["files"]:
             try:
@@ -36,11 +40,16 @@ def main(argv=None):
                 print(f"ok       {name}/{stem}: {path}")
             except sources.DataNotFoundError:
                 print(f"missing  {name}/{stem}")
+                missing += 1
             except Exception as error:
                 print(f"BAD      {name}/{stem}: {error}")
-                status = 1
-    return status
-
+                bad += 1
+    if missing or bad:
+        # A check that finds nothing must not pass: scripts (and CI) rely on the exit status.
+        print(f"{missing} file(s) missing, {bad} corrupt; see data/README.md for how to get "
+              f"them", file=sys.stderr)
+        return 1
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())
