@@ -10,7 +10,7 @@
 # sample grids, checkpoints you can resume) and measures it with chapter 05's FID,
 # precision and recall, on minigan's own feature network.
 #
-# Run: `MINIGAN_DATA=../shared/data python chapters/06_dcgan/dcgan.py` (minutes on
+# Run: `python chapters/06_dcgan/dcgan.py` (minutes on
 # two cores; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%

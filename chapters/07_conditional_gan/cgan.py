@@ -14,7 +14,7 @@
 # Then we ask the own classifier of chapter 05 whether each generated garment is the
 # class that was asked for.
 #
-# Run: `MINIGAN_DATA=../shared/data python chapters/07_conditional_gan/cgan.py`
+# Run: `python chapters/07_conditional_gan/cgan.py`
 # (minutes on two cores; `--quick` for a first look; `--resume --out DIR` continues).
 
 # %%

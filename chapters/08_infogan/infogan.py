@@ -17,7 +17,7 @@
 # Gaussian of unit variance for u, L_I is the cross-entropy of c plus half the squared
 # error of u. The game is  min_{G, Q} max_D  V(D, G) + lambda L_I(G, Q).
 #
-# Run: `MINIGAN_DATA=../shared/data python chapters/08_infogan/infogan.py`
+# Run: `python chapters/08_infogan/infogan.py`
 # (minutes on two cores; `--quick` for a first look; `--resume --out DIR` continues).
 
 # %%

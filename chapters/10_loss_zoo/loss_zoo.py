@@ -29,7 +29,7 @@
 # that is its wall time, and unlike wall time it does not count the moments
 # another program on the machine took the core. Evaluation is not on the clock.
 #
-# Run: `MINIGAN_DATA=../shared/data python chapters/10_loss_zoo/loss_zoo.py`
+# Run: `python chapters/10_loss_zoo/loss_zoo.py`
 # (5 methods x 3 seeds x 90 s, about 14 minutes on two cores; `--quick` for a first
 # look; `--budget 600` for a longer race; `--resume --out DIR` keeps the runs a
 # killed race had finished and redoes only the others).

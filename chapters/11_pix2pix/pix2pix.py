@@ -23,7 +23,7 @@
 # objective. Then we measure both against the true test images: the L1 distance, and
 # FID on chapter 05's own feature network.
 #
-# Run: `MINIGAN_DATA=../shared/data python chapters/11_pix2pix/pix2pix.py` (minutes on
+# Run: `python chapters/11_pix2pix/pix2pix.py` (minutes on
 # two cores; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%

@@ -30,7 +30,7 @@
 # pairing hidden from training and uses it to measure: the L1 distance of G(a) to the
 # true b, beside pix2pix's (which trained on the pairs).
 #
-# Run: `MINIGAN_DATA=../shared/data python chapters/12_cyclegan/cyclegan.py` (minutes on
+# Run: `python chapters/12_cyclegan/cyclegan.py` (minutes on
 # one core; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%

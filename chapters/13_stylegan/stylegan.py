@@ -15,7 +15,7 @@
 # non-saturating loss with the R1 penalty. Then we check what the paper shows: the
 # coarse layers decide the garment, the fine ones mostly its finish.
 #
-# Run: `MINIGAN_DATA=../shared/data python chapters/13_stylegan/stylegan.py`
+# Run: `python chapters/13_stylegan/stylegan.py`
 # (minutes on two cores; `--quick` for a first look; `--resume --out DIR` continues).
 
 # %%

@@ -1,13 +1,13 @@
 """Which exercise solutions the property tests check.
 
 ``pytest --solutions=reference`` (the default, what CI runs) checks minigan's own
-answers in ``tests/exercises/reference.py``: every property test is thereby shown to
-pass on a correct answer. ``pytest --solutions=mine -m ch02`` checks yours, in
-``chapters/02_*/exercises.py``.
+answers, in ``tests/exercises/chNN_reference.py``: every property test is thereby shown
+to pass on a correct answer. ``pytest --solutions=mine -m ch02`` checks yours, in
+``chapters/02_*/exercises.py`` (and runs nothing else: see ``tests/conftest.py``).
 
-Beside each property test stands a test that runs it on planted wrong answers
-(``tests/exercises/mutants.py``) and expects it to fail: every property test is
-thereby shown to be able to fail.
+Beside each property test stands a test that runs it on planted wrong answers (at
+least two per exercise, at the end of each ``test_chNN.py``) and expects it to fail:
+every property test is thereby shown to be able to fail.
 """
 import importlib.util
 import pathlib
