@@ -37,5 +37,6 @@ def spectral_norm_estimate(weight, u, steps):
 
         v <- W^T u / ||W^T u||,    u <- W v / ||W v||,
 
-    and return (sigma, u, v) with sigma = u^T W v. Do not change the ``u`` passed in."""
+    and return (sigma, u, v) with sigma = u^T W v. Do not change the ``u`` or the ``weight``
+    passed in."""
     raise NotImplementedError("Exercise 10.3: spectral_norm_estimate")

@@ -26,7 +26,7 @@ def receptive_field(layers):
     pixels; each later layer widens the patch by (kernel - 1) times the distance, in
     input pixels, between neighbouring pixels of its own input. (The chapter's
     discriminator [(4, 2), (4, 2), (3, 1)] sees 18; pix2pix's 70x70 PatchGAN is
-    [(4, 2), (4, 2), (4, 2), (4, 1), (4, 1)]. No layers: 1.)"""
+    [(4, 2), (4, 2), (4, 2), (4, 1), (4, 1)]. No layers: 1.) Leave the list as it is."""
     raise NotImplementedError("Exercise 11.2: receptive_field")
 
 
@@ -45,7 +45,7 @@ def pix2pix_generator_loss(fake_logits, fake, real, lam):
 def l1_best_constant(samples):
     """Exercise 11.4. ``samples`` (N, ...) are N equally likely outputs for one input (N
     odd). Return the array c (...), one value per pixel, that minimises the L1 loss
-    mean_n |samples[n] - c|, pixel by pixel. (A network trained on L1 alone learns this
-    for each input; for the mean *squared* error it would be the mean, and both are
-    grey where the true outputs are black or white.)"""
+    mean_n |samples[n] - c|, pixel by pixel, without changing ``samples``. (A network
+    trained on L1 alone learns this for each input; for the mean *squared* error it would
+    be the mean, and both are grey where the true outputs are black or white.)"""
     raise NotImplementedError("Exercise 11.4: l1_best_constant")

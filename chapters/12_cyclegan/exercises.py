@@ -20,6 +20,7 @@ class ImagePool:
       random (``rng.integers(size)``), return it, and store the new image in its place;
     * otherwise return the new image and store nothing.
 
+    Store copies (the caller may reuse its array) and leave the batch passed in as it is.
     ``size`` 0 returns the batch unchanged. (The chapter's pool does the same on the
     device's arrays.)"""
 

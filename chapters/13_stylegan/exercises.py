@@ -10,7 +10,8 @@ check it with
 def truncate(w, w_avg, psi):
     """Exercise 13.1. The truncation trick: w' = w_avg + psi (w - w_avg) for each row of
     ``w`` (N, d), with ``w_avg`` (d,) the average style and psi a number (0: every row
-    becomes w_avg; 1: w unchanged). Returns an (N, d) array."""
+    becomes w_avg; 1: w unchanged; a negative psi goes past w_avg to the other side).
+    Returns an (N, d) array; the arrays passed in stay as they are."""
     raise NotImplementedError("Exercise 13.1: truncate")
 
 
