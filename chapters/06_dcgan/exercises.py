@@ -23,10 +23,12 @@ def conv_transpose2d_output_size(size, kernel, stride, padding, output_padding=0
 
 def slerp(z0, z1, t):
     """Exercise 6.3. Spherical interpolation between two latent vectors (NumPy arrays of one
-    shape) at t in [0, 1]: with omega the angle between them,
+    shape, (100,) or G's (1, 100, 1, 1): each array is one vector) at t in [0, 1]: with omega
+    the angle between them, cos omega = z0 . z1 / (|z0| |z1|),
 
         slerp(z0, z1, t) = sin((1 - t) omega) / sin(omega) z0 + sin(t omega) / sin(omega) z1.
 
     It stays at the radius where a Gaussian z lives, which the straight line does not (its
-    midpoint is shorter). Fall back to the straight line when omega is tiny."""
+    midpoint is shorter); z0 and z1 may differ in length. Fall back to the straight line when
+    omega is tiny (for parallel vectors the cosine can round to just above 1: clip it)."""
     raise NotImplementedError("Exercise 6.3: slerp")

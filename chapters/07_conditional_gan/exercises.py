@@ -1,7 +1,7 @@
 """Chapter 07 exercises: how a label gets into the networks, and how we check G obeyed it.
 
-Replace each ``raise NotImplementedError`` with your code (NumPy arrays in and out), then
-check it with
+Replace each ``raise NotImplementedError`` with your code (NumPy arrays in and out; leave
+the arrays passed in as they are), then check it with
 
     pytest --solutions=mine -m ch07
 """

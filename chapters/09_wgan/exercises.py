@@ -4,22 +4,26 @@ Replace each ``raise NotImplementedError`` with your code, then check it with
 
     pytest --solutions=mine -m ch09
 
-NumPy arrays in, NumPy arrays (or floats) out.
+NumPy arrays in, NumPy arrays (or floats) out. Leave the arrays passed in as they are, except
+where an exercise says to change them in place.
 """
 
 
 def interpolate(real, fake, rng):
     """Exercise 9.1. WGAN-GP's interpolates between a batch of real and a batch of generated
     samples of the same shape (N, ...): x_hat_i = eps_i real_i + (1 - eps_i) fake_i, with
-    eps_i ~ U[0, 1] drawn from ``rng`` (a numpy Generator), *one per example*: all the
-    coordinates (pixels, channels) of example i share eps_i. Return x_hat, shape (N, ...)."""
+    eps_i ~ U[0, 1] *one per example*: all the coordinates (pixels, channels) of example i
+    share eps_i. Draw them as ``rng.random(N)`` from ``rng`` (a numpy Generator; a shape
+    (N, 1, ..., 1) draws the same numbers), so that one seed gives one x_hat. Return x_hat,
+    shape (N, ...)."""
     raise NotImplementedError("Exercise 9.1: interpolate")
 
 
 def clip_weights_(arrays, c):
     """Exercise 9.2. WGAN's weight clipping: clip every entry of every array in the list into
     [-c, c], *in place* (the arrays are the critic's parameters: the network must see the
-    change). Entries already inside the interval stay exactly as they are."""
+    change), whatever their shape and memory layout. Entries already inside the interval stay
+    exactly as they are."""
     raise NotImplementedError("Exercise 9.2: clip_weights_")
 
 
