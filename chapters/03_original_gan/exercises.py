@@ -4,7 +4,7 @@ Replace each ``raise NotImplementedError`` with your code, then check it with
 
     pytest --solutions=mine -m ch03
 
-NumPy arrays in, NumPy arrays out.
+NumPy arrays in, NumPy arrays out; leave the arrays passed in unchanged (the tests check).
 """
 
 
@@ -21,12 +21,18 @@ def parzen_log_likelihood(samples, data, sigma):
 
         log p(x) = log( (1/n) sum_i N(x; samples_i, sigma^2 I) )
 
-    Return an array of m finite numbers, even when every exp(...) underflows to 0."""
+    Return an array of m finite numbers, even when every exp(...) underflows to 0: the
+    check puts the data 100 away from every sample with sigma = 0.05, where it must get the
+    exact, very negative, value."""
     raise NotImplementedError("Exercise 3.2: parzen_log_likelihood")
 
 
 def uniform_noise(rng, n, dim):
-    """Exercise 3.3. The generator's input of the original GAN: n vectors of ``dim``
-    independent uniform values with mean 0 and variance 1. Use ``rng``
-    (a numpy.random.Generator). What are the bounds?"""
+    """Exercise 3.3. The generator's input of the original GAN: an (n, dim) array of
+    n * dim independent uniform values with mean 0 and variance 1. What are the bounds?
+
+    Draw every value from ``rng`` (a numpy.random.Generator), and from nothing else: not
+    from np.random, nor from a generator of your own, so that the same seed gives the same
+    noise and another seed other noise. The check also tests that coordinates and rows are
+    independent, so one draw copied across a row does not pass."""
     raise NotImplementedError("Exercise 3.3: uniform_noise")

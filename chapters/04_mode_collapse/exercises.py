@@ -5,6 +5,7 @@ Replace each ``raise NotImplementedError`` with your code, then check it with
     pytest --solutions=mine -m ch04
 
 NumPy arrays in, NumPy arrays out, except in Exercise 4.4, which works on minigan Tensors.
+Leave the arrays and Tensors passed in unchanged (the tests check).
 """
 
 
@@ -20,12 +21,15 @@ def mode_statistics(samples, centres, std):
     """Exercise 4.2. The VEEGAN/PacGAN protocol for samples (N, 2) of a mixture whose K modes
     have centres (K, 2) and standard deviation ``std``. Return (modes, high_quality, reverse_kl):
 
-    * a sample is high quality when its distance to its nearest centre is below 3 std;
+    * a sample is high quality when its (Euclidean) distance to its nearest centre is
+      below 3 std: strictly, a sample exactly 3 std away is not;
     * ``high_quality``: the fraction of the N samples that are high quality;
     * ``modes``: how many centres are the nearest centre of at least one high-quality sample;
     * ``reverse_kl``: KL(q || p) with q_k the share of the *high-quality* samples nearest to
       centre k and p_k = 1/K; empty modes contribute 0 (0 log 0 = 0); NaN if no sample is
-      high quality."""
+      high quality.
+
+    K is the number of rows of ``centres``, not always the ring's 8."""
     raise NotImplementedError("Exercise 4.2: mode_statistics")
 
 
@@ -40,5 +44,10 @@ def sgd_step(loss, parameters, lr):
     """Exercise 4.4. One differentiable step of gradient descent, as the unrolled GAN takes it:
     return the list [p - lr * dloss/dp for p in parameters] of minigan Tensors, built so that
     the new parameters can themselves be differentiated (with respect to anything the loss
-    depended on). Hint: ``minigan.grad`` and its ``create_graph`` argument."""
+    depended on). Hint: ``minigan.grad`` and its ``create_graph`` argument.
+
+    The unrolled GAN calls it again on the parameters it returned, which are not leaves
+    (backward() leaves their .grad None), and on parameters whose .grad may still hold an
+    earlier step's gradient: so take dloss/dp from the loss itself, not from .grad, and
+    leave the parameters unchanged."""
     raise NotImplementedError("Exercise 4.4: sgd_step")
