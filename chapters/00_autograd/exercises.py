@@ -4,8 +4,10 @@ Replace each ``raise NotImplementedError`` with your code, then check it with
 
     pytest --solutions=mine -m ch00
 
-Arrays in, arrays out (NumPy), except in exercise 0.5, which uses minigan itself.
-The tests compare your answers with finite differences and closed forms.
+Arrays in, arrays out (NumPy, float64), except in exercise 0.5, which uses minigan
+itself. The tests compare your answers with finite differences and closed forms, to
+rounding error, and check that your functions leave the arrays passed in unchanged
+(other nodes of a graph may still use them).
 """
 
 
@@ -23,7 +25,9 @@ def matmul_backward(a, b, grad):
 
 def unbroadcast(grad, shape):
     """Exercise 0.3. An operand of shape ``shape`` was broadcast to grad.shape (a bias
-    (C,) added to (N, C), say). Return its gradient: grad summed back to ``shape``."""
+    (C,) added to (N, C), say). Return its gradient: grad summed back to ``shape``.
+    (NumPy lines the two shapes up from the right: (3, 1) broadcast to (2, 3, 3) gained
+    a new axis in front and was stretched along its last axis.)"""
     raise NotImplementedError("Exercise 0.3: unbroadcast")
 
 
@@ -35,6 +39,6 @@ def tanh_backward(y, grad):
 
 def second_derivative(f, x):
     """Exercise 0.5. f maps a minigan Tensor to a Tensor elementwise (like tanh).
-    Return f''(x) at every element of the NumPy array x, as a NumPy array, using
-    minigan.grad twice (the first time with create_graph=True)."""
+    Return f''(x) at every element of the NumPy array x, as a NumPy array of x's shape,
+    using minigan.grad twice (the first time with create_graph=True)."""
     raise NotImplementedError("Exercise 0.5: second_derivative")

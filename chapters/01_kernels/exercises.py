@@ -4,7 +4,8 @@ Replace each ``raise NotImplementedError`` with your code, then check it with
 
     pytest --solutions=mine -m ch01
 
-Arrays in, arrays out (NumPy). Shapes follow minigan (and PyTorch): images are
+Arrays in, arrays out (NumPy, float64): return new arrays and leave the ones passed
+in unchanged (the tests check). Shapes follow minigan (and PyTorch): images are
 (N, C, H, W), convolution weights (O, C, k, k). The tests compare your answers
 with minigan's conv2d, batch_norm and Adam, and with the properties they must have.
 """
@@ -35,6 +36,10 @@ def conv_transpose2d(y, weight, stride, padding):
     H = (Ho - 1) stride - 2 padding + k (likewise W), such that for every image z
 
         <conv2d(z, weight, stride, padding), y> = <z, conv_transpose2d(y, weight, ...)>.
+
+    So a y that is 0 but for a 1 at (n, o, a, b) gives the kernel weight[o] stamped onto
+    image n of x, its corner at (stride a - padding, stride b - padding), cut off where
+    it falls outside x.
 
     (Hint: cols = W.reshape(O, -1).T @ y rearranged to (O, N Ho Wo); then col2im: add
     each column entry back onto the padded-input pixel that im2col copied it from,
