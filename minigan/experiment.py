@@ -9,7 +9,10 @@ A chapter script does::
     run.finish({"max |D - D*|": 0.03})                  # summary.md with figures and results
 
 The folder holds ``config.json`` (every argument, so a run can be repeated),
-``metrics.csv``, the figures as PNG, and ``summary.md``.
+``metrics.csv``, the figures as PNG, and ``summary.md``. Both ``config.json`` (under
+``"blas"``) and ``summary.md`` say which BLAS library and kernel did the matrix products
+and on how many threads (``minigan.threads``): the same seed on another kernel can give
+another figure, and that is where a reader finds out why.
 """
 import argparse
 import csv
@@ -18,7 +21,7 @@ import json
 import os
 import pathlib
 
-from minigan import backend
+from minigan import backend, threads
 
 
 def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=None,
@@ -29,6 +32,8 @@ def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=No
     --steps N      the number of training steps (default ``steps``)
     --seed N       the seed of every random draw (runs with equal seeds match)
     --device D     cpu or cuda
+    --threads T    BLAS threads: auto (one thread, the default) or a count; see
+                   ``minigan.threads``, which this applies
     --out DIR      where to write the run (default runs/<chapter>/<timestamp>)
     """
     parser = argparse.ArgumentParser(prog=chapter, description=description)
@@ -37,6 +42,10 @@ def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=No
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
                         help="where to compute (default: MINIGAN_DEVICE or cpu)")
+    parser.add_argument("--threads", type=_thread_setting, default="auto",
+                        help="threads of the matrix products: auto (one thread: the same "
+                             "figures on any machine, fast on a busy one) or a count "
+                             "(default auto; see minigan/threads.py)")
     parser.add_argument("--out", type=pathlib.Path, default=None,
                         help="output folder (default runs/<chapter>/<timestamp>)")
     if add_arguments is not None:
@@ -47,8 +56,16 @@ def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=No
     if args.device is not None:
         backend.set_device(args.device)
     args.device = backend.get_device()
+    args.threads = threads.configure(args.threads)
     backend.manual_seed(args.seed)
     return args
+
+
+def _thread_setting(text):
+    try:
+        return threads.parse_setting(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_image_training_arguments(parser):
@@ -76,10 +93,14 @@ class Run:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config = {k: (str(v) if isinstance(v, pathlib.Path) else v)
                        for k, v in vars(args).items()}
-        (self.dir / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
+        self.config["blas"] = threads.record()
+        self._write_config()
         self.figures = []
         self._metrics_file = None
         self._writer = None
+
+    def _write_config(self):
+        (self.dir / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
 
     def log(self, **metrics):
         """Append one row to metrics.csv (the columns are fixed by the first row)."""
@@ -100,12 +121,20 @@ class Run:
         return path
 
     def finish(self, results, notes=""):
-        """Write summary.md (results table, notes, figures) and results.json; return the path."""
+        """Write summary.md (results table, notes, figures) and results.json; return the path.
+
+        config.json gets the run's BLAS record again (``threads.record``), and the threads go
+        back to what BLAS started with (``threads.end_run``).
+        """
         if self._metrics_file is not None:
             self._metrics_file.close()
+        self.config["blas"] = threads.record()
+        self._write_config()
         lines = [f"# {self.title}", "", f"Run folder: `{self.dir}`", "",
+                 threads.describe(self.config["blas"]), "",
                  "| result | value |", "| --- | --- |"]
-        lines += [f"| {name} | {_format(value)} |" for name, value in results.items()]
+        lines += [f"| {_cell(name)} | {_cell(_format(value))} |"
+                  for name, value in results.items()]
         if notes:
             lines += ["", notes.strip()]
         for name, caption in self.figures:
@@ -114,6 +143,7 @@ class Run:
         path.write_text("\n".join(lines) + "\n")
         (self.dir / "results.json").write_text(
             json.dumps({k: _plain(v) for k, v in results.items()}, indent=2) + "\n")
+        threads.end_run()
         print(f"\n{self.title}: results in {path}")
         for name, value in results.items():
             print(f"  {name}: {_format(value)}")
@@ -125,6 +155,12 @@ def _plain(value):
     if hasattr(value, "item") and getattr(value, "size", 1) == 1:
         return value.item()
     return value
+
+
+def _cell(text):
+    """``text`` as one cell of a Markdown table: a ``|`` in it would end the cell, so it is
+    escaped (``\\|``, which Markdown shows as ``|``), and a line break becomes a space."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _format(value):

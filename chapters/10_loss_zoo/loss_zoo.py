@@ -289,7 +289,7 @@ def race(script, args, out, moments):
             command = [sys.executable, str(script), "--one", name, "--seed", str(seed),
                        "--budget", str(args.budget), "--moments", *map(str, moments),
                        "--fid-samples", str(args.fid_samples), "--out", str(out),
-                       "--device", args.device]
+                       "--device", args.device, "--threads", "1"]
             if args.feature_cache:
                 command += ["--feature-cache", str(args.feature_cache)]
             running.append((name, seed, log, subprocess.Popen(
