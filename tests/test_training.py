@@ -42,7 +42,8 @@ def gan_step(G, D, opt_g, opt_d, real, z):
     return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
 
-def tiny_trainer(folder, total_steps, resume=False, checkpoint_every=3, slow=0.0, poison=None):
+def tiny_trainer(folder, total_steps, resume=False, checkpoint_every=3, slow=0.0, poison=None,
+                 evaluate_every=5):
     """A Trainer for the tiny ring GAN writing to ``folder``; built the same way every time.
 
     ``slow`` sleeps after each step (so a test can kill the process mid-run);
@@ -64,14 +65,16 @@ def tiny_trainer(folder, total_steps, resume=False, checkpoint_every=3, slow=0.0
         time.sleep(slow)
         return values
 
-    def sample(step):   # fresh z on purpose: sampling draws from the generator a resume restores
+    def evaluate(step):   # fresh z on purpose: evaluation draws from a stream of its own
         with minigan.no_grad():
-            return G(minigan.randn(8, 2)).reshape(4, 1, 2, 2)
+            samples = G(minigan.randn(8, 2)).numpy()
+        return {"mean": float(samples.mean()), "samples": samples.reshape(4, 1, 2, 2)}
 
-    run = experiment.Run("test_training", types.SimpleNamespace(out=folder))
+    run = experiment.Run("test_training", types.SimpleNamespace(out=folder, resume=resume,
+                                                                seed=0))
     trainer = Trainer(step, Batches(points, batch_size=16, seed=2), total_steps, run, G=G, D=D,
                       opt_g=opt_g, opt_d=opt_d, log_every=1, checkpoint_every=checkpoint_every,
-                      sample_every=5, sample_fn=sample, resume=resume)
+                      evaluate_fn=evaluate, evaluate_every=evaluate_every, resume=resume)
     return trainer
 
 
@@ -92,28 +95,40 @@ def assert_same_training_state(a, b):
     assert (a.step, a.epoch, a.position) == (b.step, b.epoch, b.position)
 
 
+class Interrupted(Exception):
+    """Stands for a kill in the middle of a run."""
+
+
+def interrupt_at(step):
+    def poison(trainer):
+        if trainer.step == step:
+            raise Interrupted
+    return poison
+
+
 def test_resume_continues_bit_for_bit(tmp_path):
-    """12 steps straight equal 7 steps, then a new Trainer resumed for 5 more: every weight,
-    buffer, optimizer moment and metrics row. This is what makes a checkpoint trustworthy:
-    a run that stopped is indistinguishable from one that did not (step 7 is in the middle
-    of the second pass over the data, so the data position matters too)."""
+    """12 steps straight equal a run stopped during step 8 and resumed from its checkpoint of
+    step 6: every weight, buffer, optimizer moment, metrics row, evaluation and sample grid,
+    and the final checkpoint byte for byte. This is what makes a checkpoint trustworthy: a run
+    that stopped is indistinguishable from one that did not (step 6 is in the middle of the
+    second pass over the data, so the data position matters too)."""
     straight = tiny_trainer(tmp_path / "straight", 12)
     straight.fit()
-    first = tiny_trainer(tmp_path / "resumed", 7)
-    first.fit()
+    with pytest.raises(Interrupted):
+        tiny_trainer(tmp_path / "resumed", 12, poison=interrupt_at(7)).fit()
     minigan.manual_seed(123)   # whatever happened in between must not matter
     minigan.randn(5)
     resumed = tiny_trainer(tmp_path / "resumed", 12, resume=True)
-    assert (resumed.step, resumed.epoch, resumed.position) == (7, 1, 3)
+    assert (resumed.step, resumed.epoch, resumed.position) == (6, 1, 2)
     resumed.fit()
     assert_same_training_state(straight, resumed)
-    assert ((tmp_path / "straight" / "metrics.csv").read_text()
-            == (tmp_path / "resumed" / "metrics.csv").read_text())
-    assert sorted(p.name for p in (tmp_path / "resumed").glob("samples_*.png")) == [
-        "samples_000005.png", "samples_000010.png"]
-    # and the final checkpoints are the same file, byte for byte (RNG and data position too)
-    assert ((tmp_path / "straight" / "latest.ckpt").read_bytes()
-            == (tmp_path / "resumed" / "latest.ckpt").read_bytes())
+    for name in ("metrics.csv", "evaluations.csv", "latest.ckpt", "samples_000005.png",
+                 "samples_000012.png"):
+        assert ((tmp_path / "straight" / name).read_bytes()
+                == (tmp_path / "resumed" / name).read_bytes()), name
+    assert [e["step"] for e in resumed.evaluations] == [0, 5, 10, 12]
+    config = json.loads((tmp_path / "resumed" / "config.json").read_text())
+    assert config["resumes"] == [{"changed": {}, "at_step": 6}]
 
 
 CHILD = """

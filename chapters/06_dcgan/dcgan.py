@@ -14,8 +14,6 @@
 # two cores; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%
-import time
-
 import numpy as np
 
 import minigan
@@ -23,7 +21,6 @@ import minigan.nn.functional as F
 from minigan import data, experiment, models, plots
 from minigan.gan import losses
 from minigan.metrics import features
-from minigan.metrics.fid import fid
 from minigan.training import Trainer, evaluating, generate
 
 # %% [markdown]
@@ -80,32 +77,34 @@ def make_step(G, D, opt_g, opt_d, batch_size, z_dim):
 # %% [markdown]
 # ## Measuring over training
 #
-# Every `--evaluate-every` steps G draws `--fid-samples` images (in evaluation mode:
-# batch norm uses its running statistics, as `python -m minigan sample` does), and
-# we compare their features with those of as many real *test* images: FID, precision
-# and recall (k = 3). The same number of held-out training images against the test
-# images gives the floor a perfect generator would reach at this sample size (FID is
-# biased upwards at finite N, chapter 05).
+# The Trainer evaluates G at step 0, every `--evaluate-every` steps and at the end. G
+# draws `--fid-samples` images (in evaluation mode: batch norm uses its running
+# statistics, as `python -m minigan sample` does), and we compare their features with
+# those of as many real *test* images: FID, precision and recall (k = 3). The same number
+# of held-out training images against the test images gives the floor a perfect
+# generator would reach at this sample size (FID is biased upwards at finite N, chapter
+# 05). Each evaluation also keeps G's images of one fixed set of z, to watch them change.
 
 
 # %%
-def measure(network, G, reference, n, z_dim):
-    return features.image_scores(network, generate(G, n, z_dim), reference)
+def make_evaluation(network, G, reference, n, z_dim, fixed_z):
+    def evaluate(step):
+        with evaluating(G):
+            samples = G(fixed_z).numpy()
+        return {**features.image_scores(network, generate(G, n, z_dim), reference),
+                "samples": samples}
+    return evaluate
 
 
 # %%
-def plot_training(run_dir, evaluations, floor):
-    import csv
+def plot_training(metrics, evaluations, floor):
     import matplotlib.pyplot as plt
-    with open(run_dir / "metrics.csv", newline="") as file:
-        rows = list(csv.DictReader(file))
-    step = [int(r["step"]) for r in rows]
     figure, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    axes[0].plot(step, [float(r["loss_d"]) for r in rows], label="D loss")
-    axes[0].plot(step, [float(r["loss_g"]) for r in rows], label="G loss")
+    axes[0].plot(metrics["step"], metrics["loss_d"], label="D loss")
+    axes[0].plot(metrics["step"], metrics["loss_g"], label="G loss")
     axes[0].set_title("losses")
-    axes[1].plot(step, [float(r["d_real"]) for r in rows], label="D(x), real")
-    axes[1].plot(step, [float(r["d_fake"]) for r in rows], label="D(G(z)), generated")
+    axes[1].plot(metrics["step"], metrics["d_real"], label="D(x), real")
+    axes[1].plot(metrics["step"], metrics["d_fake"], label="D(G(z)), generated")
     axes[1].axhline(0.5, color="gray", linestyle=":")
     axes[1].set_title("D's mean probability of 'real'")
     steps = [e["step"] for e in evaluations]
@@ -139,11 +138,8 @@ def add_arguments(parser):
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--z-dim", type=int, default=100)
-    parser.add_argument("--evaluate-every", type=int, default=None,
-                        help="FID, precision and recall every N steps (default steps / 6)")
-    parser.add_argument("--fid-samples", type=int, default=None,
-                        help="images per FID (default 2000, quick 500)")
-    experiment.add_image_training_arguments(parser)   # --checkpoint-every, --resume, --feature-cache
+    experiment.add_image_training_arguments(parser, evaluate_every="steps / 6",
+                                            fid_samples="2000, quick 500")
 
 
 def main(argv=None):
@@ -151,66 +147,46 @@ def main(argv=None):
                                  add_arguments=add_arguments,
                                  description="Chapter 06: DCGAN on Fashion-MNIST")
     args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    every = args.evaluate_every or max(args.steps // 6, 1)
+    args.evaluate_every = args.evaluate_every or max(args.steps // 6, 1)
     run = experiment.Run("06_dcgan", args, title="Chapter 06: DCGAN on Fashion-MNIST")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
                                                          cache_root=args.feature_cache)
-    test_images, _ = data.load("fashion-mnist", "test")
+    reference, floor_fid = features.reference_and_floor(network, args.fid_samples)
     train_images, _ = data.load("fashion-mnist", "train")
-    reference = features.predict(network, test_images[:args.fid_samples])[0]
-    held_out = features.predict(network, train_images[-args.fid_samples:])[0]
-    floor_fid = fid(held_out, reference)
 
     G, D, spec = make_models(args.z_dim)
     opt_g = minigan.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = minigan.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     fixed_z = minigan.randn(36, args.z_dim)
-    grids = {}
-
-    def sample_grid(step):
-        with evaluating(G):
-            grids[step] = G(fixed_z).numpy()
-        return grids[step]
-
-    batches = data.Batches(train_images, batch_size=args.batch, seed=args.seed)
-    trainer = Trainer(make_step(G, D, opt_g, opt_d, args.batch, args.z_dim), batches,
+    trainer = Trainer(make_step(G, D, opt_g, opt_d, args.batch, args.z_dim),
+                      data.Batches(train_images, batch_size=args.batch, seed=args.seed),
                       args.steps, run, G=G, D=D, opt_g=opt_g, opt_d=opt_d, spec=spec,
-                      log_every=10, sample_every=every, sample_fn=sample_grid,
-                      checkpoint_every=args.checkpoint_every, resume=args.resume)
-    evaluations = [] if trainer.step else [{"step": 0, **measure(network, G, reference,
-                                                                 args.fid_samples, args.z_dim)}]
-    if not trainer.step:
-        sample_grid(0)
-    start = time.perf_counter()
-    while trainer.step < args.steps:
-        trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
-        trainer.fit()
-        evaluations.append({"step": trainer.step, **measure(network, G, reference,
-                                                            args.fid_samples, args.z_dim)})
-        print(f"step {trainer.step}: " + ", ".join(f"{k} {v:.3g}"
-                                                   for k, v in evaluations[-1].items()
-                                                   if k != "step"))
-    seconds = time.perf_counter() - start
+                      log_every=10, checkpoint_every=args.checkpoint_every,
+                      evaluate_fn=make_evaluation(network, G, reference, args.fid_samples,
+                                                  args.z_dim, fixed_z),
+                      evaluate_every=args.evaluate_every, resume=args.resume)
+    if trainer.finished:
+        return run.already_finished(trainer.step)
+    evaluations = trainer.fit()
 
-    run.savefig(plots.grids_over_training(grids), "samples",
-                "samples of a fixed z over training")
-    run.savefig(plot_training(run.dir, evaluations, floor_fid), "training",
+    run.savefig(plots.grids_over_training({e["step"]: e["samples"] for e in evaluations}),
+                "samples", "samples of a fixed z over training")
+    run.savefig(plot_training(run.metrics(), evaluations, floor_fid), "training",
                 "losses, D's outputs and FID over training")
     run.savefig(plot_interpolation(G, args.z_dim), "interpolation", "straight lines in z")
-    last = evaluations[-1]
+    first, last = evaluations[0], evaluations[-1]
     results = {"feature network test accuracy": round(accuracy, 4),
-               "FID at step 0": round(evaluations[0]["fid"], 2) if evaluations[0]["step"] == 0
-               else float("nan"),
+               "FID at step 0": round(first["fid"], 2),
                "FID at the end": round(last["fid"], 2),
                "precision at the end": round(last["precision"], 3),
                "recall at the end": round(last["recall"], 3),
                "FID of held-out real images (the floor)": round(floor_fid, 2),
                "images per FID": args.fid_samples, "steps": trainer.step,
-               "training seconds (this session)": round(seconds, 1)}
+               "training seconds (this session)": round(trainer.seconds, 1)}
     run.finish(results, notes="FID is on minigan's own feature network, not Inception's: "
                               "comparable only within minigan.")
     return results
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

@@ -146,6 +146,22 @@ def image_scores(model, images, reference, k=3):
             "recall": scores.recall}
 
 
+def reference_and_floor(network, n, dataset="fashion-mnist"):
+    """What an image chapter measures its generator against, and the best it could score.
+
+    Returns (features of the first ``n`` test images, the FID of the last ``n`` training
+    images against them). Generated images are compared with the first; the second is the
+    FID a perfect generator would reach with ``n`` images (FID is biased upwards at finite
+    N, chapter 05), drawn in the same way: the floor under every FID curve.
+    """
+    from minigan import data
+    test_images, _ = data.load(dataset, "test")
+    train_images, _ = data.load(dataset, "train")
+    reference = predict(network, test_images[:n])[0]
+    held_out = predict(network, train_images[-n:])[0]
+    return reference, fid(held_out, reference)
+
+
 def train_feature_classifier(config=None, root=None, progress=True):
     """Train the network on the training split; return (model, accuracy on the test split).
 
