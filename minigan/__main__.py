@@ -3,9 +3,15 @@
 The checkpoint's ``spec`` says how to rebuild the generator (``minigan.models.build``);
 its weights are loaded in, and n samples of z ~ N(0, I) go through it in evaluation
 mode (batch norm uses its running statistics) to make one image grid.
+
+A mistake on the command line (a missing or damaged checkpoint, ``--n -3``) ends with
+one line on stderr, naming the problem, and a non-zero exit status: 2 for arguments
+that are wrong in themselves, 1 for files that cannot be read or written. No traceback:
+the person typing the command needs the cause, not minigan's call stack.
 """
 import argparse
 import os
+import pathlib
 import sys
 
 import minigan
@@ -17,40 +23,99 @@ from minigan.training import save_image_grid
 # (lazily, by save_image_grid).
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+PROG = "python -m minigan"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (argparse adds the usage above it)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class SampleError(Exception):
+    """What ``sample`` could not do, in a sentence for the command line."""
+
+
+def _positive_int(text):
+    """argparse type: an int >= 1 (a count of samples, of columns)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _seed(text):
+    """argparse type: an int >= 0 (NumPy's generators take no negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
 
 def sample(checkpoint, n, out, seed, columns):
-    """Write a grid of ``n`` samples of the generator saved in ``checkpoint`` to ``out``."""
+    """Write a grid of ``n`` samples of the generator saved in ``checkpoint`` to ``out``.
+
+    Raises FileNotFoundError or CheckpointError for a checkpoint that cannot be read,
+    and SampleError for one whose generator cannot be rebuilt or loaded, or for an
+    image that cannot be written.
+    """
     parts = load_checkpoint(checkpoint)
     spec = parts.get("spec")
     if not isinstance(spec, dict) or "z_dim" not in spec or "G" not in parts:
         raise CheckpointError(f"{checkpoint} holds no generator spec and weights ('spec', 'G'); "
                               f"was it written by minigan.training.Trainer with spec=...?")
-    generator = models.build(spec)
-    generator.load_state_dict(parts["G"])
+    try:
+        generator = models.build(spec)
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError) as error:
+        raise SampleError(f"{checkpoint}: cannot rebuild the generator of its spec "
+                          f"{spec.get('factory')!r}: {type(error).__name__}: {error}") from error
+    try:
+        generator.load_state_dict(parts["G"])
+    except (RuntimeError, TypeError) as error:
+        first = str(error).replace("\n", " ")
+        raise SampleError(f"{checkpoint}: its weights 'G' do not fit the generator its spec "
+                          f"builds: {first}") from error
     generator.eval()
     minigan.manual_seed(seed)
     with minigan.no_grad():
         images = generator(minigan.randn(n, spec["z_dim"]))
-    return save_image_grid(out, images, columns=columns)
+    try:
+        return save_image_grid(out, images, columns=columns)
+    except (OSError, ValueError) as error:   # permissions, a full disk, an unknown format
+        raise SampleError(f"cannot write {out}: {error}") from error
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m minigan",
-                                     description="Tools for minigan's training runs.")
+    parser = _OneLineParser(prog=PROG, description="Tools for minigan's training runs.")
     commands = parser.add_subparsers(dest="command", required=True)
     draw = commands.add_parser("sample",
                                help="write a grid of samples from a checkpoint's generator")
     draw.add_argument("checkpoint", help="a checkpoint file, e.g. runs/.../latest.ckpt")
-    draw.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    draw.add_argument("--n", type=_positive_int, default=64,
+                      help="how many samples (default 64)")
     draw.add_argument("--out", default="samples.png", help="the PNG to write (default samples.png)")
-    draw.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")
-    draw.add_argument("--columns", type=int, default=8, help="images per row (default 8)")
+    draw.add_argument("--seed", type=_seed, default=0, help="seed of z (default 0)")
+    draw.add_argument("--columns", type=_positive_int, default=8,
+                      help="images per row (default 8)")
     args = parser.parse_args(argv)
 
+    out = pathlib.Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        print(f"{PROG} sample: cannot write {out}: "
+              f"{'it is a folder' if out.is_dir() else 'its folder does not exist'}",
+              file=sys.stderr)
+        return 1
     try:
         path = sample(args.checkpoint, args.n, args.out, args.seed, args.columns)
-    except (FileNotFoundError, CheckpointError) as error:
-        print(f"python -m minigan sample: {error}", file=sys.stderr)
+    except (FileNotFoundError, CheckpointError, SampleError) as error:
+        print(f"{PROG} sample: {error}", file=sys.stderr)
         return 1
     print(f"{args.n} samples written to {path}")
     return 0

@@ -80,6 +80,10 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, creator=None):
+        if not hasattr(data, "dtype"):
+            raise TypeError(f"Tensor: data must be a NumPy or CuPy array, got "
+                            f"{type(data).__name__}; make a tensor from numbers or lists "
+                            f"with minigan.tensor(data)")
         if requires_grad and data.dtype not in _FLOAT_DTYPES:
             raise TypeError(f"tensor: only float32 and float64 tensors can require gradients, "
                             f"got dtype {data.dtype}")
@@ -247,18 +251,30 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run the operation on Tensors and, if needed, record it in the graph."""
+        """Run the operation on Tensors and, if needed, record it in the graph.
+
+        Errors of the forward computation (a shape NumPy cannot broadcast, an index out
+        of range) are raised again with the operation's name and the input shapes in
+        front; the original error stays attached as ``__cause__``, with its traceback.
+        """
+        # This runs for every operation, so it is written for speed: one pass over the
+        # inputs, no generator expressions (a small network's step makes ~1,000 calls).
+        # A try block costs nothing until it catches: inputs that are not Tensors (a
+        # NumPy array has no requires_grad) are reported here, by the operation's name.
+        try:
+            needs_input_grad = tuple([tensor.requires_grad for tensor in inputs])
+            arrays = [tensor.data for tensor in inputs]
+        except AttributeError:
+            given = ", ".join(type(tensor).__name__ for tensor in inputs)
+            raise TypeError(f"{cls.name()}: expected Tensor inputs, got {given}; make arrays "
+                            f"and numbers into tensors with minigan.tensor(...)") from None
         node = cls(**params)
-        arrays = [tensor.data for tensor in inputs]
         xp = backend.array_module(arrays[0])
         try:
             result = node.forward(xp, *arrays)
         except (ValueError, IndexError, TypeError) as error:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
-            raise type(error)(f"{node.name()}: {error} (input shapes {shapes})") from None
-        # This runs for every operation, so it is written for speed: one pass over the
-        # inputs, no generator expressions (a small network's step makes ~1,000 calls).
-        needs_input_grad = tuple([tensor.requires_grad for tensor in inputs])
+            raise type(error)(f"{node.name()}: {error} (input shapes {shapes})") from error
         if not (_GradMode.enabled and True in needs_input_grad):
             return Tensor(result)
         node.inputs = inputs
@@ -317,8 +333,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
         allow_unused: return None for an input the outputs do not depend on,
             instead of raising.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outputs = _tensor_list(outputs, "outputs")
+    inputs = _tensor_list(inputs, "inputs")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     if retain_graph is None:
@@ -336,6 +352,22 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
                                f"the outputs; pass allow_unused=True to get None for it")
         results.append(gradient)
     return tuple(results)
+
+
+def _tensor_list(value, name):
+    """``grad``'s outputs or inputs (one Tensor or a sequence of them) as a non-empty list."""
+    if isinstance(value, Tensor):
+        return [value]
+    try:
+        items = list(value)
+    except TypeError:
+        items = [value]
+    wrong = [f"{i}: {type(item).__name__}" for i, item in enumerate(items)
+             if not isinstance(item, Tensor)]
+    if wrong or not items:
+        raise TypeError(f"grad: {name} must be a Tensor or a non-empty sequence of Tensors, got "
+                        f"{', '.join(wrong) if wrong else 'an empty sequence'}")
+    return items
 
 
 def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, caller):
@@ -440,8 +472,15 @@ def _initial_gradient(output, gradient, caller):
                 f"or reduce the output first, e.g. output.sum()")
         return Tensor(backend.array_module(output.data).ones_like(output.data))
     if not isinstance(gradient, Tensor) or gradient.dtype != output.dtype:
-        gradient = Tensor(backend.array_module(output.data).asarray(
-            getattr(gradient, "data", gradient), dtype=output.dtype))
+        # A gradient given as an array, a list or another dtype is converted to the
+        # output's dtype (as the output's own gradient must be); text is refused.
+        values = getattr(gradient, "data", gradient)
+        kind = getattr(values, "dtype", numpy.asarray(values).dtype).kind
+        if kind not in "biuf":
+            raise TypeError(f"{caller}: gradient must be a tensor of numbers of the output's "
+                            f"shape {output.shape}, got {type(gradient).__name__} with dtype "
+                            f"kind {kind!r}")
+        gradient = Tensor(backend.array_module(output.data).asarray(values, dtype=output.dtype))
     if gradient.shape != output.shape:
         raise RuntimeError(f"{caller}: gradient has shape {gradient.shape} but the output has "
                            f"shape {output.shape}; they must match")

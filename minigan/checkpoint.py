@@ -41,8 +41,20 @@ def save_checkpoint(path, **parts):
     Returns the path. JSON turns dict keys into strings and tuples into lists, so an
     optimizer's state index 0 comes back as '0' and betas (0.5, 0.999) as [0.5, 0.999];
     ``Optimizer.load_state_dict`` accepts both.
+
+    Raises:
+        TypeError: naming the part (``'G/0.weight'``) that is neither JSON nor a NumPy
+            array of plain values: a Tensor (save ``module.state_dict()`` or
+            ``tensor.numpy()``), a set, an array of Python objects.
+        FileNotFoundError: the folder of ``path`` does not exist.
     """
     path = pathlib.Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"save_checkpoint: the folder {path.parent} does not exist; "
+                                f"create it first")
+    if path.is_dir():
+        raise IsADirectoryError(f"save_checkpoint: {path} is a folder; give a file name, "
+                                f"e.g. {path / 'latest.ckpt'}")
     arrays = {}
     tree = _split_arrays(parts, "", arrays)
     document = json.dumps({"format": FORMAT, "version": VERSION, "parts": tree}, indent=1)
@@ -79,6 +91,9 @@ def load_checkpoint(path):
         CheckpointError: naming the file, when it is truncated, corrupt or not a checkpoint.
     """
     path = pathlib.Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file; the Trainer writes "
+                              f"FOLDER/latest.ckpt")
     if not path.is_file():
         raise FileNotFoundError(f"load_checkpoint: no checkpoint file at {path}")
     try:
@@ -98,19 +113,39 @@ def load_checkpoint(path):
                               f"corrupt?): {type(error).__name__}: {error}") from error
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def _split_arrays(value, name, arrays):
-    """``value`` with every array moved into ``arrays`` (member name -> array) and referenced."""
+    """``value`` with every array moved into ``arrays`` (member name -> array) and referenced.
+
+    Anything that neither JSON nor ``.npy`` (without pickle) can hold is refused here,
+    naming its place in the parts, before a byte is written.
+    """
     if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, (str, int)):
+                raise TypeError(f"save_checkpoint: the key {key!r} in {name.rstrip('/') or 'parts'}"
+                                f" is a {type(key).__name__}; keys must be strings or ints")
         return {str(key): _split_arrays(item, f"{name}{key}/", arrays)
                 for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_split_arrays(item, f"{name}{i}/", arrays) for i, item in enumerate(value)]
     if isinstance(value, numpy.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError(f"save_checkpoint: {name.rstrip('/')!r} is an array of Python objects "
+                            f"(dtype object), which .npy cannot hold without pickle")
         member = name.rstrip("/") + ".npy"
         arrays[member] = value
         return {"__array__": member}
     if isinstance(value, numpy.generic):   # a NumPy scalar: store the Python number
         return value.item()
+    if not isinstance(value, _JSON_SCALARS):
+        hint = ("; save module.state_dict() or tensor.numpy() instead"
+                if type(value).__name__ in ("Tensor", "Parameter") else "")
+        raise TypeError(f"save_checkpoint: {name.rstrip('/')!r} is a {type(value).__name__}, "
+                        f"which a checkpoint cannot hold (JSON values and NumPy arrays "
+                        f"only){hint}")
     return value
 
 

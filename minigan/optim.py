@@ -20,6 +20,8 @@ in PyTorch: ``SGD([{'params': a}, {'params': b, 'lr': 0.1}], lr=0.01)``.
 it is not an optimizer but a projection of the parameters that the optimizer has
 just moved.
 """
+import numbers
+
 from minigan import backend
 from minigan.autograd import Tensor
 
@@ -30,17 +32,26 @@ class Optimizer:
 
     A subclass defines ``update(p, g, state, group)``: move the array ``p`` in place
     given its gradient array ``g``, its ``state`` dict (empty at the first step) and
-    the settings of its ``group``.
+    the settings of its ``group``; and ``check_settings(settings, owner)``, which
+    refuses a setting out of its range (a negative lr, betas outside [0, 1)) with a
+    ValueError, before any step could turn it into NaN weights. It runs on the
+    defaults, on every parameter group and on loaded settings.
     """
 
     def __init__(self, params, defaults):
+        name = type(self).__name__
+        self.check_settings(defaults, name)
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}   # Parameter -> dict of step count and moment arrays
         if isinstance(params, Tensor):
-            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors "
+            raise TypeError(f"{name}: params must be an iterable of Tensors "
                             f"(e.g. model.parameters() or [p]), got a single Tensor")
-        params = list(params)
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
+                            f"model.parameters() or [p]), got {type(params).__name__}") from None
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list "
                              f"(did the model's parameters() generator run out already?)")
@@ -48,8 +59,22 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
+    def check_settings(self, settings, owner):
+        """Raise a ValueError naming ``owner`` when a setting is out of range (see above)."""
+
     def add_param_group(self, group):
         """Add a group ``{'params': [...], setting: value}``; unset settings take the defaults."""
+        name, number = type(self).__name__, len(self.param_groups)
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{name}: parameter group {number} must be a dict with a 'params' "
+                            f"entry, got {type(group).__name__}"
+                            + (f" with keys {sorted(group)}" if isinstance(group, dict) else ""))
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(f"{name}: parameter group {number} has unknown setting(s) {unknown}; "
+                             f"{name}'s settings are {sorted(self.defaults)}")
+        settings = {**self.defaults, **group}
+        self.check_settings(settings, f"{name}: parameter group {number}")
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -64,7 +89,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: parameter {i} (shape {p.shape}) "
                                  f"appears in more than one place")
             seen.add(id(p))
-        self.param_groups.append({**self.defaults, **group, "params": params})
+        self.param_groups.append({**settings, "params": params})
 
     def zero_grad(self):
         """Forget every parameter's gradient (set ``.grad`` to None), before the next backward."""
@@ -76,9 +101,17 @@ class Optimizer:
         """Update every parameter that has a gradient, in place, recording no graph."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                self.update(p.data, p.grad.data, self.state.setdefault(p, {}), group)
+                if not isinstance(grad, Tensor) or grad.shape != p.shape:
+                    # backward always gives a gradient of the parameter's shape; this
+                    # catches a .grad set by hand, before it broadcasts into the weights
+                    raise ValueError(f"{type(self).__name__}.step: a parameter of shape "
+                                     f"{p.shape} has a .grad of shape "
+                                     f"{getattr(grad, 'shape', None)} ({type(grad).__name__}); "
+                                     f"it must be a Tensor of the parameter's shape")
+                self.update(p.data, grad.data, self.state.setdefault(p, {}), group)
 
     def update(self, p, g, state, group):
         raise NotImplementedError
@@ -113,6 +146,12 @@ class Optimizer:
         the same groups and order. Arrays are copied onto each parameter's device.
         """
         name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
+                             f"'param_groups' (what Optimizer.state_dict() returns), got "
+                             f"{type(state_dict).__name__}"
+                             + (f" with keys {sorted(state_dict)}"
+                                if isinstance(state_dict, dict) else ""))
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state has {len(saved_groups)} "
@@ -122,9 +161,18 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"{name}.load_state_dict: group {i} has {len(saved['params'])} "
                                  f"parameters in the state, {len(group['params'])} here")
+            settings = sorted(set(saved) - {"params"})
+            if settings != sorted(self.defaults):
+                raise ValueError(f"{name}.load_state_dict: group {i} of the state has the "
+                                 f"settings {settings}, but {name}'s are {sorted(self.defaults)}; "
+                                 f"was it saved from another optimizer?")
+            self.check_settings(saved, f"{name}.load_state_dict: group {i}")
             by_index.update(zip(saved["params"], group["params"]))
         new_state = {}
         for number, saved in state_dict["state"].items():
+            if int(number) not in by_index:
+                raise ValueError(f"{name}.load_state_dict: the state holds parameter number "
+                                 f"{number}, but the groups number only {sorted(by_index)}")
             p = by_index[int(number)]
             xp = backend.array_module(p.data)
             entry = {}
@@ -156,6 +204,35 @@ def _check(condition, message):
         raise ValueError(message)
 
 
+def _number(owner, name, value):
+    """A setting as a float: a real number (not a bool, a string or None), and not NaN."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r} "
+                        f"({type(value).__name__})")
+    value = float(value)
+    _check(value == value, f"{owner}: {name} must be a number, got nan")
+    return value
+
+
+def _finite(owner, name, value):
+    value = _number(owner, name, value)
+    _check(abs(value) != float("inf"), f"{owner}: {name} must be finite, got {value}")
+    return value
+
+
+def _betas(owner, betas):
+    """Adam's (beta1, beta2), each in [0, 1): a beta of 1 never forgets, and its bias
+    correction 1 / (1 - beta^t) divides by zero."""
+    try:
+        pair = tuple(betas)
+    except TypeError:
+        pair = ()
+    _check(len(pair) == 2, f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    pair = tuple(_number(owner, "betas", b) for b in pair)
+    _check(all(0 <= b < 1 for b in pair), f"{owner}: betas must be in [0, 1), got {betas}")
+    return pair
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum, as PyTorch computes it:
 
@@ -169,13 +246,21 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        _check(lr >= 0, f"SGD: lr must be >= 0, got {lr}")
-        _check(momentum >= 0, f"SGD: momentum must be >= 0, got {momentum}")
-        _check(weight_decay >= 0, f"SGD: weight_decay must be >= 0, got {weight_decay}")
-        _check(not nesterov or (momentum > 0 and dampening == 0),
-               "SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
+
+    def check_settings(self, settings, owner):
+        """lr >= 0, momentum >= 0, dampening in [0, 1], weight_decay >= 0, all finite."""
+        lr = _finite(owner, "lr", settings["lr"])
+        _check(lr >= 0, f"{owner}: lr must be >= 0, got {lr}")
+        momentum = _finite(owner, "momentum", settings["momentum"])
+        _check(momentum >= 0, f"{owner}: momentum must be >= 0, got {momentum}")
+        dampening = _number(owner, "dampening", settings["dampening"])
+        _check(0 <= dampening <= 1, f"{owner}: dampening must be in [0, 1], got {dampening}")
+        decay = _finite(owner, "weight_decay", settings["weight_decay"])
+        _check(decay >= 0, f"{owner}: weight_decay must be >= 0, got {decay}")
+        _check(not settings["nesterov"] or (momentum > 0 and dampening == 0),
+               f"{owner}: nesterov momentum needs momentum > 0 and dampening = 0")
 
     def update(self, p, g, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
@@ -210,12 +295,19 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        _check(lr >= 0, f"Adam: lr must be >= 0, got {lr}")
-        _check(all(0 <= b < 1 for b in betas), f"Adam: betas must be in [0, 1), got {betas}")
-        _check(eps >= 0, f"Adam: eps must be >= 0, got {eps}")
-        _check(weight_decay >= 0, f"Adam: weight_decay must be >= 0, got {weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=_betas("Adam", betas), eps=eps,
                                       weight_decay=weight_decay))
+
+    def check_settings(self, settings, owner):
+        """lr >= 0, betas in [0, 1), eps > 0 (a zero gradient would give 0 / 0),
+        weight_decay >= 0, all finite."""
+        lr = _finite(owner, "lr", settings["lr"])
+        _check(lr >= 0, f"{owner}: lr must be >= 0, got {lr}")
+        _betas(owner, settings["betas"])
+        eps = _finite(owner, "eps", settings["eps"])
+        _check(eps > 0, f"{owner}: eps must be > 0, got {eps}")
+        decay = _finite(owner, "weight_decay", settings["weight_decay"])
+        _check(decay >= 0, f"{owner}: weight_decay must be >= 0, got {decay}")
 
     def update(self, p, g, state, group):
         xp = backend.array_module(p)
@@ -259,13 +351,21 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0):
-        _check(lr >= 0, f"RMSprop: lr must be >= 0, got {lr}")
-        _check(0 <= alpha <= 1, f"RMSprop: alpha must be in [0, 1], got {alpha}")
-        _check(eps >= 0, f"RMSprop: eps must be >= 0, got {eps}")
-        _check(momentum >= 0, f"RMSprop: momentum must be >= 0, got {momentum}")
-        _check(weight_decay >= 0, f"RMSprop: weight_decay must be >= 0, got {weight_decay}")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum))
+
+    def check_settings(self, settings, owner):
+        """lr >= 0, alpha in [0, 1], eps > 0, momentum >= 0, weight_decay >= 0, all finite."""
+        lr = _finite(owner, "lr", settings["lr"])
+        _check(lr >= 0, f"{owner}: lr must be >= 0, got {lr}")
+        alpha = _number(owner, "alpha", settings["alpha"])
+        _check(0 <= alpha <= 1, f"{owner}: alpha must be in [0, 1], got {alpha}")
+        eps = _finite(owner, "eps", settings["eps"])
+        _check(eps > 0, f"{owner}: eps must be > 0, got {eps}")
+        momentum = _finite(owner, "momentum", settings["momentum"])
+        _check(momentum >= 0, f"{owner}: momentum must be >= 0, got {momentum}")
+        decay = _finite(owner, "weight_decay", settings["weight_decay"])
+        _check(decay >= 0, f"{owner}: weight_decay must be >= 0, got {decay}")
 
     def update(self, p, g, state, group):
         xp = backend.array_module(p)
@@ -313,6 +413,7 @@ def clip_weights_(parameters, c):
         parameters: an iterable of Tensors (e.g. ``critic.parameters()``).
         c: the bound, > 0.
     """
+    c = _finite("clip_weights_", "c", c)
     _check(c > 0, f"clip_weights_: c must be > 0, got {c}")
     if isinstance(parameters, Tensor):
         parameters = [parameters]

@@ -6,6 +6,7 @@ here makes one common mistake and checks that the message names the operation an
 the shapes (or dtypes) involved, so that it can be fixed without a debugger.
 """
 import re
+import traceback
 
 import numpy
 import pytest
@@ -238,3 +239,20 @@ def test_item_of_a_multi_element_tensor_names_the_shape():
     """item() turns exactly one element into a Python number; for more it names the shape."""
     with pytest.raises(ValueError, match=r"item: only one-element tensors .* shape \(2, 3\)"):
         minigan.ones(2, 3).item()
+
+
+# --- the error's origin --------------------------------------------------------------------
+def test_a_failed_operation_keeps_the_original_error_and_its_traceback():
+    """An error inside an operation's forward is raised again with the op's name and the
+    input shapes in front, and the original error stays attached as its cause
+    (``raise ... from error``), so the traceback still shows the line that failed.
+
+    With ``from None`` the message was clear but the origin was lost: a bug inside a
+    kernel showed only Function.apply in its traceback.
+    """
+    with pytest.raises(IndexError, match=r"getitem: .*index 5 .*\(input shapes \(2, 3\)\)") as info:
+        minigan.ones(2, 3)[5]
+    cause = info.value.__cause__
+    assert isinstance(cause, IndexError) and "index 5" in str(cause)
+    frames = [frame.name for frame in traceback.extract_tb(cause.__traceback__)]
+    assert "forward" in frames, frames   # GetItem.forward, where NumPy raised it

@@ -9,6 +9,8 @@ Splits of the 60,000-image training file: ``train`` (the first 50,000) and
 separate 10,000-image test file, kept out of all training and model selection.
 """
 import functools
+import numbers
+import pathlib
 
 import numpy
 
@@ -46,11 +48,24 @@ def load(name="fashion-mnist", split="train", value_range=(-1.0, 1.0), pad_to=No
     """
     if split not in SPLITS:
         raise ValueError(f"load: unknown split {split!r}; choose one of {sorted(SPLITS)}")
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"load: value_range must be a pair of numbers (low, high), got "
+                         f"{value_range!r}") from None
+    if not low < high:   # also false for NaN
+        raise ValueError(f"load: value_range must have low < high, got {value_range!r} (every "
+                         f"image would be one flat colour)")
+    if pad_to is not None and (isinstance(pad_to, bool)
+                               or not isinstance(pad_to, numbers.Integral)):
+        raise TypeError(f"load: pad_to must be an int (e.g. 32) or None, got {pad_to!r}")
+    if root is not None and not pathlib.Path(root).is_dir():
+        # root is searched first; a mistyped one would silently fall back to the others
+        raise FileNotFoundError(f"load: root {str(root)!r} is not a folder")
     prefix, rows = SPLITS[split]
     root = None if root is None else str(root)
     pixels = _read(name, f"{prefix}-images-idx3-ubyte", root)[rows]
     labels = _read(name, f"{prefix}-labels-idx1-ubyte", root)[rows].astype(numpy.int64)
-    low, high = value_range
     images = (pixels.astype(numpy.float32) * numpy.float32((high - low) / 255.0)
               + numpy.float32(low))[:, None]
     if pad_to is not None:
@@ -71,9 +86,20 @@ class Batches:
     """
 
     def __init__(self, *arrays, batch_size=64, shuffle=True, seed=0, drop_last=True):
+        if not arrays:
+            raise ValueError("Batches: give at least one array, e.g. Batches(images, labels)")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+            raise TypeError(f"Batches: batch_size must be an int, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"Batches: batch_size must be >= 1, got {batch_size}")
         lengths = {len(a) for a in arrays}
         if len(lengths) != 1:
             raise ValueError(f"Batches: arrays must have the same length, got {sorted(lengths)}")
+        count = next(iter(lengths))
+        if drop_last and count < batch_size:
+            raise ValueError(f"Batches: {count} samples make no full batch of {batch_size}; "
+                             f"with drop_last=True every pass would be empty (use a smaller "
+                             f"batch_size or drop_last=False)")
         self.arrays = [backend.asarray(a) for a in arrays]   # moved to the device once
         self.count = lengths.pop()
         self.batch_size, self.shuffle, self.seed, self.drop_last = batch_size, shuffle, seed, drop_last

@@ -41,8 +41,50 @@ generator's gradient alive where the cross-entropy saturates:
 Adding a loss: write a function of the discriminator's outputs returning a scalar
 Tensor to minimise, and, if it forms a new game, add a (discriminator loss,
 generator loss) pair to ``LOSSES`` so chapters can choose it by name.
+
+Every loss checks its arguments first (``_scores``): Tensors of one float dtype, not
+empty. Those are a type and a size test per argument, nothing that reads the values.
 """
+import math
+
+import numpy
+
+from minigan.autograd import Tensor
 from minigan.ops import mean, relu, softplus
+
+_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def _scores(loss, **named):
+    """Refuse a discriminator output that no loss can use, naming ``loss`` and the argument.
+
+    Each must be a Tensor (a NumPy array would lose the graph back to D), of float32 or
+    float64 (the same one for all), with at least one element (the mean of no scores is
+    undefined). Returns the tensors in the order given.
+    """
+    dtypes = set()
+    for name, scores in named.items():
+        if not isinstance(scores, Tensor):
+            raise TypeError(f"{loss}: {name} must be a Tensor (the discriminator's output), "
+                            f"got {type(scores).__name__}")
+        if scores.dtype not in _FLOATS:
+            raise TypeError(f"{loss}: {name} must be float32 or float64, got dtype "
+                            f"{scores.dtype}")
+        if scores.size == 0:
+            raise ValueError(f"{loss}: {name} is empty (shape {scores.shape}); the mean of no "
+                             f"scores is undefined")
+        dtypes.add(scores.dtype)
+    if len(dtypes) > 1:
+        shown = ", ".join(f"{name} {t.dtype}" for name, t in named.items())
+        raise TypeError(f"{loss}: the scores must share one dtype, got {shown}")
+    return tuple(named.values())
+
+
+def _target_value(loss, name, value):
+    """A regression target of the least-squares game as a finite Python float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{loss}: {name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -57,6 +99,7 @@ def discriminator_loss(real_logits, fake_logits):
     reached at D*(x) = p_data(x) / (p_data(x) + p_g(x)); log 4 = 1.386 when D
     cannot tell the two apart (D = 1/2).
     """
+    _scores("discriminator_loss", real_logits=real_logits, fake_logits=fake_logits)
     return mean(softplus(-real_logits)) + mean(softplus(fake_logits))
 
 
@@ -66,6 +109,7 @@ def generator_loss_saturating(fake_logits):
     Its derivative in the logit is -sigmoid(a) = -D(G(z)): it vanishes as D(G(z)) -> 0,
     that is exactly when D confidently rejects the fakes (the loss *saturates*).
     """
+    _scores("generator_loss_saturating", fake_logits=fake_logits)
     return -mean(softplus(fake_logits))
 
 
@@ -75,6 +119,7 @@ def generator_loss_nonsaturating(fake_logits):
     Its derivative in the logit is -(1 - D(G(z))): close to -1 when D rejects the
     fakes, so a poor generator still gets a strong gradient.
     """
+    _scores("generator_loss_nonsaturating", fake_logits=fake_logits)
     return mean(softplus(-fake_logits))
 
 
@@ -95,6 +140,9 @@ def discriminator_loss_least_squares(real_scores, fake_scores, a=0.0, b=1.0):
         real_scores, fake_scores: D's raw outputs (no sigmoid), any shapes.
         a, b: the targets for fake and for real samples.
     """
+    loss = "discriminator_loss_least_squares"
+    _scores(loss, real_scores=real_scores, fake_scores=fake_scores)
+    a, b = _target_value(loss, "a", a), _target_value(loss, "b", b)
     return 0.5 * mean((real_scores - b) ** 2) + 0.5 * mean((fake_scores - a) ** 2)
 
 
@@ -106,6 +154,8 @@ def generator_loss_least_squares(fake_scores, c=1.0):
     Its derivative in a score s is (s - c) / N: it grows with the distance from c
     instead of saturating, so fakes far on the wrong side still get a strong push.
     """
+    _scores("generator_loss_least_squares", fake_scores=fake_scores)
+    c = _target_value("generator_loss_least_squares", "c", c)
     return 0.5 * mean((fake_scores - c) ** 2)
 
 
@@ -118,6 +168,7 @@ def discriminator_loss_hinge(real_scores, fake_scores):
     A real sample whose score is already above 1, or a fake one below -1, adds
     nothing and gets no gradient: D spends its capacity on the samples it gets wrong.
     """
+    _scores("discriminator_loss_hinge", real_scores=real_scores, fake_scores=fake_scores)
     return mean(relu(1 - real_scores)) + mean(relu(1 + fake_scores))
 
 
@@ -127,6 +178,7 @@ def generator_loss_hinge(fake_scores):
     It has no margin: G raises every fake score, with slope -1/N whatever D says
     (the same loss as the Wasserstein generator's).
     """
+    _scores("generator_loss_hinge", fake_scores=fake_scores)
     return -mean(fake_scores)
 
 
@@ -142,11 +194,13 @@ def critic_loss_wasserstein(real_scores, fake_scores):
     simply grow without bound: pair this loss with a gradient penalty, spectral
     normalisation or weight clipping.
     """
+    _scores("critic_loss_wasserstein", real_scores=real_scores, fake_scores=fake_scores)
     return mean(fake_scores) - mean(real_scores)
 
 
 def generator_loss_wasserstein(fake_scores):
     """The WGAN generator's loss: L_G = -E_z[f(G(z))], the part of the W1 estimate G moves."""
+    _scores("generator_loss_wasserstein", fake_scores=fake_scores)
     return -mean(fake_scores)
 
 

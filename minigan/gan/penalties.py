@@ -42,8 +42,11 @@ gradient can turn round on the unit sphere instead.
 pushes the discriminator towards zero gradient on the data, which makes the
 game converge locally; it is squared, so it needs no square root.
 """
+import math
+
 from minigan.autograd import Tensor, grad
 from minigan.creation import rand
+from minigan.gan.losses import _FLOATS
 from minigan.ops import mean, relu, sqrt
 from minigan.ops.elementwise import as_tensor
 
@@ -53,6 +56,27 @@ from minigan.ops.elementwise import as_tensor
 # floor the derivative stays finite, and ||g|| changes by at most 1e-6, nothing against
 # the distance ||g|| - 1 that the penalty measures.
 _NORM_FLOOR = 1e-12
+
+
+def _batch(penalty, name, x):
+    """A batch the penalty differentiates in: a float Tensor (N, ...) with N >= 1."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{penalty}: {name} must be a Tensor, got {type(x).__name__}")
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"{penalty}: {name} must be float32 or float64 (a gradient in it is "
+                        f"taken), got dtype {x.dtype}; convert it with .float()")
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"{penalty}: {name} must be a non-empty batch (N, ...), got shape "
+                         f"{x.shape}")
+
+
+def _weight(penalty, name, value):
+    """A penalty's weight: a finite number >= 0 (a negative one would reward steep critics)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{penalty}: {name} must be a finite number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{penalty}: {name} must be >= 0, got {value}")
+    return float(value)
 
 
 def _squared_norms(gradient):
@@ -78,16 +102,28 @@ def gradient_penalty(critic, real, fake, weight=10.0, eps=None, one_sided=False)
     >>> penalty = gradient_penalty(critic, real, fake.detach())
     >>> loss = critic_loss_wasserstein(critic(real), critic(fake.detach())) + penalty
     """
-    if real.shape != fake.shape:
-        raise ValueError(f"gradient_penalty: real {real.shape} and fake {fake.shape} must "
-                         f"have the same shape")
+    _batch("gradient_penalty", "real", real)
+    _batch("gradient_penalty", "fake", fake)
+    if real.shape != fake.shape or real.dtype != fake.dtype:
+        raise ValueError(f"gradient_penalty: real {real.shape} {real.dtype} and fake "
+                         f"{fake.shape} {fake.dtype} must have the same shape and dtype")
+    weight = _weight("gradient_penalty", "weight", weight)
     per_example = (real.shape[0],) + (1,) * (real.ndim - 1)
     if eps is None:
         eps = rand(per_example, dtype=real.dtype)
     else:
-        eps = as_tensor(eps, real).detach()
-        if eps.ndim == 1:
+        eps = as_tensor(eps, real, "gradient_penalty").detach()
+        if eps.ndim == 1 and eps.shape[0] == real.shape[0]:
             eps = eps.reshape(per_example)
+        elif eps.ndim != real.ndim or any(e not in (1, r) for e, r in zip(eps.shape, real.shape)):
+            raise ValueError(f"gradient_penalty: eps of shape {eps.shape} must be (N,) = "
+                             f"({real.shape[0]},) or broadcast to real's {real.shape}")
+        # x_hat must lie on the segment between x and x_g: eps outside [0, 1] would
+        # extrapolate, where the optimal critic's gradient says nothing.
+        low, high = float(eps.data.min()), float(eps.data.max())
+        if not (low >= 0 and high <= 1):
+            raise ValueError(f"gradient_penalty: eps must lie in [0, 1], got values from {low} "
+                             f"to {high}")
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).detach().requires_grad_()
     (gradient,) = grad(critic(x_hat).sum(), x_hat, create_graph=True)
     norms = sqrt(_squared_norms(gradient) + _NORM_FLOOR)
@@ -112,6 +148,8 @@ def r1_penalty(critic_or_logits, real, gamma=10.0):
     >>> logits = netD(real)
     >>> loss = discriminator_loss(logits, netD(fake)) + r1_penalty(logits, real, gamma=10)
     """
+    _batch("r1_penalty", "real", real)
+    gamma = _weight("r1_penalty", "gamma", gamma)
     if isinstance(critic_or_logits, Tensor):
         if not real.requires_grad:
             raise ValueError("r1_penalty: given logits, real must be the tensor they were "

@@ -26,9 +26,27 @@ def common_array_module(*arrays):
     return numpy
 
 
-def as_float64(array, xp):
-    """``array`` (array or Tensor) as a float64 array of ``xp`` (copied only when needed)."""
-    return xp.asarray(_data(array), dtype=xp.float64)
+def as_float64(array, xp, function="metrics"):
+    """``array`` (array or Tensor) as a float64 array of ``xp`` (copied only when needed).
+
+    Values that are not real numbers (text, objects, complex numbers) are refused with a
+    TypeError naming ``function``, rather than converted, or half-converted, by NumPy.
+    """
+    data = _data(array)
+    kind = getattr(data, "dtype", None)
+    kind = numpy.asarray(data).dtype.kind if kind is None else kind.kind
+    if kind not in "biuf":
+        raise TypeError(f"{function}: expected an array of numbers, got "
+                        f"{type(array).__name__} of dtype kind {kind!r}")
+    return xp.asarray(data, dtype=xp.float64)
+
+
+def check_finite(function, name, array, xp):
+    """Refuse NaN or infinite values: every metric here would turn them into a NaN result
+    that looks like a measurement. One pass, small next to the metric's own work."""
+    if not bool(xp.isfinite(array).all()):
+        raise ValueError(f"{function}: {name} contains NaN or infinite values (shape "
+                         f"{tuple(array.shape)}); check the generator's output")
 
 
 def feature_pair(function, features_a, features_b, min_samples, why,
@@ -47,14 +65,25 @@ def feature_pair(function, features_a, features_b, min_samples, why,
         (xp, a, b).
     """
     xp = common_array_module(features_a, features_b)
-    a, b = as_float64(features_a, xp), as_float64(features_b, xp)
+    a, b = as_float64(features_a, xp, function), as_float64(features_b, xp, function)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"{function}: expected {names[0]} (N, d) and {names[1]} (M, d) with "
                          f"the same d, got shapes {a.shape} and {b.shape}")
     if min(len(a), len(b)) < min_samples:
         raise ValueError(f"{function}: needs at least {min_samples} samples per set {why}, got "
                          f"shapes {a.shape} and {b.shape}")
+    check_finite(function, names[0], a, xp)
+    check_finite(function, names[1], b, xp)
     return xp, a, b
+
+
+def positive_int(function, name, value):
+    """A count (a batch size, a number of subsets) as an int >= 1, or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)):
+        raise TypeError(f"{function}: {name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{function}: {name} must be >= 1, got {value}")
+    return int(value)
 
 
 def generator(rng):

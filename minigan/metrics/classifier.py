@@ -61,12 +61,13 @@ def classifier_score(probabilities, splits=1):
     (4.0, 0.0)
     """
     xp = _arrays.common_array_module(probabilities)
-    p = _arrays.as_float64(probabilities, xp)
+    p = _arrays.as_float64(probabilities, xp, "classifier_score")
     if p.ndim != 2 or len(p) == 0:
         raise ValueError(f"classifier_score: expected probabilities (N, C) with N >= 1, got "
                          f"shape {p.shape}")
     sums = p.sum(axis=1)
-    if bool(xp.any(p < 0)) or bool(xp.any(xp.abs(sums - 1) > _ROW_SUM_TOLERANCE)):
+    # Written as "not (all in range)" so that NaN, which fails every comparison, is refused.
+    if not (bool(xp.all(p >= 0)) and bool(xp.all(xp.abs(sums - 1) <= _ROW_SUM_TOLERANCE))):
         raise ValueError(f"classifier_score: expected probabilities (N, C), rows non-negative "
                          f"and summing to 1 (softmax outputs, not logits), got shape {p.shape} "
                          f"with entries down to {float(p.min()):.4g} and row sums in "
@@ -103,6 +104,9 @@ def class_coverage(predicted_labels, num_classes):
     >>> coverage.shares.tolist(), coverage.covered, round(coverage.reverse_kl, 4)
     ([0.5, 0.5, 0.0, 0.0], 2, 0.6931)
     """
+    if (isinstance(num_classes, bool) or not isinstance(num_classes, (int, numpy.integer))
+            or num_classes < 1):
+        raise ValueError(f"class_coverage: num_classes must be an int >= 1, got {num_classes!r}")
     labels = backend.to_numpy(getattr(predicted_labels, "data", predicted_labels))
     if labels.ndim != 1 or len(labels) == 0 or labels.dtype.kind not in "iu":
         raise ValueError(f"class_coverage: expected predicted_labels (N,) integers with N >= 1, "

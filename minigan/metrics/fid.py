@@ -43,7 +43,7 @@ def matrix_sqrt_psd(a):
            [0., 3.]])
     """
     xp = _arrays.common_array_module(a)
-    a = _arrays.as_float64(a, xp)
+    a = _arrays.as_float64(a, xp, "matrix_sqrt_psd")
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"matrix_sqrt_psd: expected a square matrix (d, d), got shape {a.shape}")
     # eigh reads only one triangle; averaging with the transpose makes the answer the
@@ -64,10 +64,11 @@ def feature_statistics(features):
     pass them to :func:`frechet_distance` for every generator.
     """
     xp = _arrays.common_array_module(features)
-    x = _arrays.as_float64(features, xp)
+    x = _arrays.as_float64(features, xp, "feature_statistics")
     if x.ndim != 2 or len(x) < 2:
         raise ValueError(f"feature_statistics: expected features (N, d) with N >= 2 (a "
                          f"covariance needs two samples), got shape {x.shape}")
+    _arrays.check_finite("feature_statistics", "features", x, xp)
     mu = x.mean(axis=0)
     centred = x - mu[None, :]
     return mu, centred.T @ centred / (len(x) - 1)
@@ -86,7 +87,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     4.0
     """
     xp = _arrays.common_array_module(mu1, sigma1, mu2, sigma2)
-    mu1, sigma1, mu2, sigma2 = (_arrays.as_float64(a, xp) for a in (mu1, sigma1, mu2, sigma2))
+    mu1, sigma1, mu2, sigma2 = (_arrays.as_float64(a, xp, "frechet_distance")
+                                for a in (mu1, sigma1, mu2, sigma2))
     d = mu1.shape[0] if mu1.ndim == 1 else None
     if (d is None or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d)):
         raise ValueError(f"frechet_distance: expected mu1 (d,), sigma1 (d, d), mu2 (d,), sigma2 "

@@ -78,6 +78,8 @@ def kid(features_a, features_b, subsets=100, subset_size=1000, rng=None):
     """
     xp, a, b = _arrays.feature_pair("kid", features_a, features_b, min_samples=2,
                                     why="for the unbiased estimate")
+    _arrays.positive_int("kid", "subsets", subsets)
+    _arrays.positive_int("kid", "subset_size", subset_size)
     if subsets < 1 or subset_size < 2:
         raise ValueError(f"kid: needs subsets >= 1 and subset_size >= 2, got subsets={subsets} "
                          f"and subset_size={subset_size}")

@@ -66,6 +66,9 @@ def nearest_mode(samples, centres):
     if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1]:
         raise ValueError(f"nearest_mode: expected samples (N, dim) and centres (K, dim), got "
                          f"shapes {samples.shape} and {centres.shape}")
+    if len(centres) == 0:
+        raise ValueError(f"nearest_mode: got no centres (shape {centres.shape}); a sample's "
+                         f"nearest mode needs at least one")
     distances = numpy.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=2)   # (N, K)
     index = distances.argmin(axis=1)
     return index, distances[numpy.arange(len(samples)), index]
@@ -78,6 +81,10 @@ def mode_counts(samples, centres, std, threshold=3.0):
     ``threshold * std`` (3 standard deviations). Returns (K,) ints; their sum is the
     number of high-quality samples.
     """
+    for name, value in (("std", std), ("threshold", threshold)):
+        if not (isinstance(value, (int, float, numpy.number)) and value > 0):
+            raise ValueError(f"mode_counts: {name} must be a number > 0, got {value!r} (with "
+                             f"{name} <= 0 no sample could count as high quality)")
     index, distance = nearest_mode(samples, centres)
     good = distance < threshold * std
     return numpy.bincount(index[good], minlength=len(_as_numpy(centres)))
@@ -95,6 +102,9 @@ def reverse_kl(counts):
     1.3862943611198906
     """
     counts = numpy.asarray(counts, dtype=numpy.float64)
+    if counts.ndim != 1 or not bool(numpy.all(counts >= 0)):   # NaN fails >= too
+        raise ValueError(f"reverse_kl: counts must be a 1-D histogram of numbers >= 0, got "
+                         f"{counts!r:.80}")
     total = counts.sum()
     if total == 0:
         return float("nan")

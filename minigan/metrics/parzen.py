@@ -24,6 +24,16 @@ def parzen_log_likelihood(samples, data, sigma, batch_size=500):
     """
     xp = backend.array_module(samples)
     samples = xp.asarray(samples, dtype=xp.float64)
+    data_shape = tuple(numpy.shape(data))
+    if (samples.ndim != 2 or len(samples) == 0 or len(data_shape) != 2
+            or data_shape[1] != samples.shape[1]):
+        raise ValueError(f"parzen_log_likelihood: expected samples (n, d) with n >= 1 and data "
+                         f"(m, d), got shapes {samples.shape} and {data_shape}")
+    if not (isinstance(sigma, (int, float, numpy.number)) and sigma > 0 and math.isfinite(sigma)):
+        raise ValueError(f"parzen_log_likelihood: sigma must be a finite number > 0, got {sigma!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"parzen_log_likelihood: batch_size must be an int >= 1, got "
+                         f"{batch_size!r}")
     n, d = samples.shape
     squared_samples = (samples * samples).sum(axis=1)
     constant = math.log(n) + 0.5 * d * math.log(2 * math.pi * sigma ** 2)

@@ -60,7 +60,8 @@ def manifold_radii(features, k=3, batch_size=1000):
     distance 0). Shapes: (N, d) with N > k -> (N,), float64, on the features' device.
     """
     xp = _arrays.common_array_module(features)
-    x = _arrays.as_float64(features, xp)
+    x = _arrays.as_float64(features, xp, "manifold_radii")
+    _arrays.positive_int("manifold_radii", "batch_size", batch_size)
     if k < 1:
         raise ValueError(f"manifold_radii: k must be at least 1, got k={k}")
     if x.ndim != 2 or len(x) <= k:
@@ -85,8 +86,15 @@ def inside_manifold(queries, features, radii, batch_size=1000):
     features' device. The radii are those of :func:`manifold_radii` for ``features``.
     """
     xp = _arrays.common_array_module(queries, features, radii)
-    queries, features = _arrays.as_float64(queries, xp), _arrays.as_float64(features, xp)
-    squared_radii = _arrays.as_float64(radii, xp) ** 2
+    queries = _arrays.as_float64(queries, xp, "inside_manifold")
+    features = _arrays.as_float64(features, xp, "inside_manifold")
+    squared_radii = _arrays.as_float64(radii, xp, "inside_manifold") ** 2
+    _arrays.positive_int("inside_manifold", "batch_size", batch_size)
+    if (queries.ndim != 2 or features.ndim != 2 or queries.shape[1] != features.shape[1]
+            or squared_radii.shape != (len(features),)):
+        raise ValueError(f"inside_manifold: expected queries (M, d), features (N, d) and radii "
+                         f"(N,), got shapes {queries.shape}, {features.shape} and "
+                         f"{squared_radii.shape}")
     inside = []
     for start in range(0, len(queries), batch_size):
         block = _squared_distances(queries[start:start + batch_size], features, xp)
@@ -117,6 +125,7 @@ def precision_recall(real_features, generated_features, k=3, batch_size=1000):
     """
     if k < 1:
         raise ValueError(f"precision_recall: k must be at least 1, got k={k}")
+    _arrays.positive_int("precision_recall", "batch_size", batch_size)
     xp, real, generated = _arrays.feature_pair(
         "precision_recall", real_features, generated_features, min_samples=k + 1,
         why=f"(more than k={k}: each needs k neighbours besides itself)",

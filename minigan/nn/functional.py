@@ -15,7 +15,8 @@ from minigan.ops import padding as padding_ops
 from minigan.ops.normalization import BatchNormTraining
 from minigan.ops import (broadcast_to, getitem, leaky_relu, mean, relu, reshape,
                          sigmoid, softplus, sqrt, tanh)
-from minigan.ops.elementwise import as_tensor
+from minigan.ops.elementwise import _real_number, as_tensor, check_slope
+from minigan.ops.shape import _check_axis
 
 __all__ = ["linear", "conv2d", "conv_transpose2d", "pad", "interpolate", "avg_pool2d",
            "embedding", "batch_norm", "layer_norm", "instance_norm", "adaptive_instance_norm",
@@ -24,11 +25,26 @@ __all__ = ["linear", "conv2d", "conv_transpose2d", "pad", "interpolate", "avg_po
            "softmax", "cross_entropy"]
 
 
-def _pair(value, name, op):
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or any(int(v) != v for v in pair):
+_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def _pair(value, name, op, minimum=None):
+    """``value``, an int or a pair of ints (a kernel size, a stride), as a pair of ints.
+
+    With ``minimum``, each must be at least that: 1 for kernel sizes and strides (a
+    stride of 0 never moves, a kernel of size 0 sees nothing), 0 for paddings.
+    """
+    try:
+        pair = (value, value) if isinstance(value, (int, numpy.integer)) else tuple(value)
+        whole = len(pair) == 2 and all(not isinstance(v, str) and int(v) == v for v in pair)
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return tuple(int(v) for v in pair)
+    pair = tuple(int(v) for v in pair)
+    if minimum is not None and min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return pair
 
 
 def _expect_4d(op, x, what="input"):
@@ -36,11 +52,69 @@ def _expect_4d(op, x, what="input"):
         raise ValueError(f"{op}: expected {what} of shape (N, C, H, W), got shape {x.shape}")
 
 
+def _to_dtype_hint(dtype, name="x"):
+    """How to convert ``name`` to ``dtype``: PyTorch's ``.float()`` / ``.double()``."""
+    method = {"float32": "float()", "float64": "double()"}.get(str(dtype), f"astype('{dtype}')")
+    return f"{name}.{method}"
+
+
+def _check_input(op, x, weight=None, what="input", weight_what="the weight"):
+    """Refuse an input that a layer cannot compute with, naming ``op`` and the fix.
+
+    ``x`` must be a Tensor with the dtype of ``weight`` (any float32 or float64 when
+    there is no weight; ``weight_what`` names it in the message). An integer or bool
+    input is refused, as PyTorch refuses it ("expected scalar type Float"), instead of
+    being computed in float64 behind the caller's back; so is a float64 input to a
+    float32 layer. One isinstance and one dtype comparison: cheap enough to run on
+    every call.
+    """
+    expected = weight.dtype if weight is not None else None
+    if isinstance(x, Tensor) and (x.dtype == expected if expected is not None
+                                  else x.dtype in _FLOATS):
+        return
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor as {what}, got {type(x).__name__}; make one "
+                        f"with minigan.tensor(...)")
+    name, phrase = ("x", "the input") if what == "input" else (what, what)
+    if expected is None:
+        raise TypeError(f"{op}: {what} must be float32 or float64, got dtype {x.dtype}; "
+                        f"convert it with {name}.float()")
+    raise TypeError(f"{op}: {what} has dtype {x.dtype} but {weight_what} has dtype {expected}; "
+                    f"convert {phrase} with {_to_dtype_hint(expected, name)}")
+
+
+def _check_bias(op, bias, weight, channels):
+    """A bias must be a (channels,) Tensor of the weight's dtype."""
+    if bias is None:
+        return
+    _check_input(op, bias, weight, what="bias")
+    if bias.shape != (channels,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not match weight of shape "
+                         f"{weight.shape}: expected ({channels},)")
+
+
+def _number_in(op, name, value, low, high, low_open=False, high_open=False):
+    """A hyperparameter as a float in [low, high] (an end may be open); refused otherwise."""
+    value = _real_number(op, name, value)
+    above = value > low if low_open else value >= low
+    below = True if high is None else (value < high if high_open else value <= high)
+    if not (above and below):
+        if high is None:
+            wanted = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            wanted = (f"in {'(' if low_open else '['}{low:g}, {high:g}"
+                      f"{')' if high_open else ']'}")
+        raise ValueError(f"{op}: {name} must be {wanted}, got {value}")
+    return value
+
+
 def linear(x, weight, bias=None):
     """y = x W^T + b, one node of the graph (``minigan.ops.linalg.Linear``).
 
     Shapes: x (..., in), weight (out, in), bias (out,) -> y (..., out).
+    x must have the weight's dtype (an integer input is refused, as in PyTorch).
     """
+    _check_input("linear", x, weight)
     return linalg_ops.linear(x, weight, bias)
 
 
@@ -55,7 +129,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     >>> conv2d(x, weight, stride=2, padding=1).shape   # x (64, 1, 28, 28), weight (64, 1, 4, 4)
     (64, 64, 14, 14)
     """
-    stride, padding = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
+    stride = _pair(stride, "stride", "conv2d", minimum=1)
+    padding = _pair(padding, "padding", "conv2d", minimum=0)
+    _check_input("conv2d", x, weight)
     _expect_4d("conv2d", x)
     _expect_4d("conv2d", weight, "weight")
     if x.shape[1] != weight.shape[1]:
@@ -66,6 +142,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         raise ValueError(f"conv2d: kernel {weight.shape[2]}x{weight.shape[3]} is larger than the "
                          f"padded input {padded[0]}x{padded[1]} (input {x.shape[2]}x{x.shape[3]} "
                          f"with padding {padding})")
+    _check_bias("conv2d", bias, weight, weight.shape[0])
     y = conv_ops.conv2d(x, weight, stride, padding)
     return y if bias is None else y + reshape(bias, (1, -1, 1, 1))
 
@@ -85,8 +162,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     (64, 256, 7, 7)
     """
     op = "conv_transpose2d"
-    stride, padding = _pair(stride, "stride", op), _pair(padding, "padding", op)
-    output_padding = _pair(output_padding, "output_padding", op)
+    stride = _pair(stride, "stride", op, minimum=1)
+    padding = _pair(padding, "padding", op, minimum=0)
+    output_padding = _pair(output_padding, "output_padding", op, minimum=0)
+    _check_input(op, x, weight)
     _expect_4d(op, x)
     _expect_4d(op, weight, "weight")
     if x.shape[1] != weight.shape[0]:
@@ -100,6 +179,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if any(n <= 0 for n in out):
         raise ValueError(f"{op}: the output would be {out[0]}x{out[1]} for input {x.shape} "
                          f"with kernel {weight.shape[2:]} and padding {padding}")
+    _check_bias(op, bias, weight, weight.shape[1])
     y = conv_ops.conv_transpose2d(x, weight, stride, padding, output_padding)
     return y if bias is None else y + reshape(bias, (1, -1, 1, 1))
 
@@ -122,6 +202,8 @@ def pad(x, pad, mode="constant", value=0.0):
     >>> pad(x, (1, 1, 1, 1), mode="reflect").shape   # x (8, 3, 32, 32)
     (8, 3, 34, 34)
     """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"pad: expected a Tensor input, got {type(x).__name__}")
     widths_given = tuple(pad)
     if (len(widths_given) % 2 or len(widths_given) // 2 > x.ndim
             or any(int(p) != p or p < 0 for p in widths_given)):
@@ -133,7 +215,7 @@ def pad(x, pad, mode="constant", value=0.0):
     if all(before == after == 0 for before, after in widths):
         return x
     if mode == "constant":
-        return padding_ops.constant_pad(x, widths, value)
+        return padding_ops.constant_pad(x, widths, _real_number("pad", "value", value))
     if mode != "reflect":
         raise ValueError(f"pad: mode must be 'constant' or 'reflect', got {mode!r}")
     if value != 0:
@@ -207,6 +289,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     (8, 64, 16, 16)
     """
     op = "avg_pool2d"
+    _check_input(op, x)   # an average of integers in their own dtype would be truncated
     _expect_4d(op, x)
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
@@ -275,9 +358,13 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     Training mode runs as one fused operation (``minigan.ops.normalization``) whose
     gradient flows through the batch statistics, to any order.
     """
+    reference = next((t for t in (weight, running_mean) if t is not None), None)
+    _check_input("batch_norm", x, reference)
     if x.ndim not in (2, 4):
         raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, H, W), "
                          f"got shape {x.shape}")
+    eps = _number_in("batch_norm", "eps", eps, 0, None)
+    momentum = _number_in("batch_norm", "momentum", momentum, 0, 1)
     channels = x.shape[1]
     stat_shape = (1, channels) + (1,) * (x.ndim - 2)
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
@@ -285,10 +372,15 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if t is not None and t.shape != (channels,):
             raise ValueError(f"batch_norm: {name} has shape {t.shape} but the input {x.shape} "
                              f"has {channels} channels")
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"batch_norm: {name} has dtype {t.dtype} but the input has dtype "
+                            f"{x.dtype}")
     if training:
-        if x.size // channels < 2:
+        if channels == 0 or x.size // channels < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input of shape {x.shape}")
+                             f"training, got input of shape {x.shape} (the variance of one "
+                             f"value is 0; use a larger batch, or .eval() to normalise with "
+                             f"the running statistics)")
         xp = backend.array_module(x.data)
         weight = weight if weight is not None else Tensor(xp.ones(channels, dtype=x.dtype))
         bias = bias if bias is not None else Tensor(xp.zeros(channels, dtype=x.dtype))
@@ -334,8 +426,10 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     >>> layer_norm(x, (64,)).shape        # x (8, 64): each row has mean 0, variance ~1
     (8, 64)
     """
+    _check_input("layer_norm", x, weight)
     normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
                         else tuple(normalized_shape))
+    eps = _number_in("layer_norm", "eps", eps, 0, None)
     k = len(normalized_shape)
     if k == 0 or x.shape[x.ndim - k:] != normalized_shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} must end in normalized_shape "
@@ -344,6 +438,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and t.shape != normalized_shape:
             raise ValueError(f"layer_norm: {name} has shape {t.shape}, expected "
                              f"normalized_shape {normalized_shape}")
+    if bias is not None:
+        _check_input("layer_norm", bias, x, what="bias", weight_what="the input")
     y = _standardize(x, tuple(range(x.ndim - k, x.ndim)), eps)
     if weight is not None:
         y = y * weight
@@ -373,9 +469,13 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     Shapes: x (N, C, H, W) (or (N, C, L), any number of spatial axes);
     running_mean, running_var, weight, bias (C,).
     """
+    _check_input("instance_norm", x, next((t for t in (weight, running_mean) if t is not None),
+                                           None))
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected input of shape (N, C, H, W), got shape "
                          f"{x.shape}")
+    eps = _number_in("instance_norm", "eps", eps, 0, None)
+    momentum = _number_in("instance_norm", "momentum", momentum, 0, 1)
     channels = x.shape[1]
     stat_shape = (1, channels) + (1,) * (x.ndim - 2)
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
@@ -426,9 +526,12 @@ def adaptive_instance_norm(x, style_scale, style_bias, eps=1e-5):
     Shapes: x (N, C, H, W), style_scale (N, C), style_bias (N, C) -> y (N, C, H, W).
     """
     op = "adaptive_instance_norm"
+    _check_input(op, x)
     _expect_4d(op, x)
+    eps = _number_in(op, "eps", eps, 0, None)
     n, c = x.shape[:2]
     for name, t in (("style_scale", style_scale), ("style_bias", style_bias)):
+        _check_input(op, t, x, what=name, weight_what="the input")
         if t.shape != (n, c):
             raise ValueError(f"{op}: {name} has shape {t.shape}, but the input {x.shape} needs "
                              f"one per sample and channel, (N, C) = {(n, c)}")
@@ -445,8 +548,8 @@ def dropout(x, p=0.5, training=True):
     The scaling keeps E[y] = x, so nothing changes between training and evaluation
     (where dropout is the identity).
     """
-    if not 0 <= p < 1:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    p = _number_in("dropout", "p", p, 0, 1, high_open=True)
+    _check_input("dropout", x)
     if not training or p == 0:
         return x
     xp = backend.array_module(x.data)
@@ -457,6 +560,9 @@ def dropout(x, p=0.5, training=True):
 
 def _reduce(loss, reduction, op):
     if reduction == "mean":
+        if loss.size == 0:
+            raise ValueError(f"{op}: got an empty input (shape {loss.shape}); the mean of no "
+                             f"losses is undefined (reduction='sum' gives 0)")
         return mean(loss)
     if reduction == "sum":
         return loss.sum()
@@ -466,13 +572,42 @@ def _reduce(loss, reduction, op):
 
 
 def _target(op, x, target):
+    """The target as a Tensor of the input's shape and dtype.
+
+    A number is one label for every element. An array, or an integer or bool tensor
+    (labels 0 and 1), is converted to the input's dtype; a float tensor of the other
+    precision is refused, as in the arithmetic operations.
+    """
+    _check_input(op, x)
     if not isinstance(target, Tensor) and numpy.ndim(target) == 0:   # one label for all
-        target = backend.array_module(x.data).full(x.shape, target, dtype=x.dtype)
-    target = as_tensor(target, x)
+        target = backend.array_module(x.data).full(x.shape, _real_number(op, "target", target),
+                                                   dtype=x.dtype)
+    target = as_tensor(target, x, op)
+    if target.dtype != x.dtype:
+        if target.dtype in _FLOATS:
+            raise TypeError(f"{op}: target has dtype {target.dtype} but the input has dtype "
+                            f"{x.dtype}; convert the target with "
+                            f"{_to_dtype_hint(x.dtype, 'target')}")
+        target = Tensor(target.data.astype(x.dtype))
     if target.shape != x.shape:
         raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape "
                          f"{x.shape}")
     return target
+
+
+def _check_unit_interval(op, what, t):
+    """Refuse values outside [0, 1] (and NaN): probabilities and labels of the cross-entropy.
+
+    One min and one max over the tensor, a batch of numbers: these losses take a
+    network's outputs, far smaller than its activations.
+    """
+    data = t.data
+    if data.size == 0:
+        return
+    low, high = float(data.min()), float(data.max())
+    if not (low >= 0 and high <= 1):   # written so that NaN (no order) fails too
+        raise ValueError(f"{op}: {what} must lie in [0, 1], got values from {low:.6g} to "
+                         f"{high:.6g} (shape {t.shape})" + ("; NaN found" if low != low else ""))
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
@@ -482,9 +617,12 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
 
     The right-hand side never forms sigmoid(x), so it stays finite and exact for
     logits of +-1e4, where log(sigmoid(x)) would be log(0). Its gradient is
-    sigmoid(x) - t. ``target`` may be a number (every label the same) or a tensor.
+    sigmoid(x) - t. ``target`` may be a number (every label the same) or a tensor; labels
+    must lie in [0, 1] (soft labels such as 0.9 are fine): outside, the loss has no
+    minimum and training runs away.
     """
     target = _target("binary_cross_entropy_with_logits", logits, target)
+    _check_unit_interval("binary_cross_entropy_with_logits", "target", target)
     return _reduce(softplus(logits) - target * logits, reduction, "binary_cross_entropy_with_logits")
 
 
@@ -494,9 +632,14 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
     Each log is clamped at -100, as in PyTorch, so p = 0 or 1 gives a large but
     finite loss. Prefer ``binary_cross_entropy_with_logits``: it is exact where
     this one saturates.
+
+    Probabilities and labels must lie in [0, 1], as in PyTorch: a "probability" of 1.5
+    (a logit passed by mistake) makes log(1 - p) undefined and the loss meaningless.
     """
     from minigan.ops import clip, log
     target = _target("binary_cross_entropy", probabilities, target)
+    _check_unit_interval("binary_cross_entropy", "probabilities (input)", probabilities)
+    _check_unit_interval("binary_cross_entropy", "target", target)
     log_p = clip(log(clip(probabilities, min=1e-44)), min=-100.0)
     log_not_p = clip(log(clip(1 - probabilities, min=1e-44)), min=-100.0)
     return _reduce(-(target * log_p + (1 - target) * log_not_p), reduction, "binary_cross_entropy")
@@ -517,6 +660,8 @@ def log_softmax(x, axis=-1):
     detached (a constant), which changes no value and no gradient of any order.
     """
     from minigan.ops import exp, log
+    _check_input("log_softmax", x)
+    _check_axis("log_softmax", x, axis)
     shifted = x - x.detach().max(axis=axis, keepdims=True)
     return shifted - log(exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -535,8 +680,12 @@ def cross_entropy(logits, labels, reduction="mean"):
     Shapes: logits (N, C), labels (N,) integers in 0..C-1 (an array or a Tensor).
     Its gradient in the logits is softmax(logits) - onehot(y).
     """
+    _check_input("cross_entropy", logits, what="logits")
     xp = backend.array_module(logits.data)
     labels = xp.asarray(getattr(labels, "data", labels))
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: labels must be integers (class indices), got dtype "
+                        f"{labels.dtype}")
     if logits.ndim != 2 or labels.shape != (logits.shape[0],):
         raise ValueError(f"cross_entropy: expected logits (N, C) and labels (N,), got shapes "
                          f"{logits.shape} and {labels.shape}")

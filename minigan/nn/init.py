@@ -22,6 +22,15 @@ import math
 from minigan import backend
 
 
+def _float_tensor(op, tensor):
+    """Initialisers fill float weights; anything else is refused by name."""
+    dtype = getattr(tensor, "dtype", None)
+    if not hasattr(tensor, "data") or dtype is None or dtype.kind != "f":
+        of_dtype = "" if dtype is None else f" of dtype {dtype}"
+        raise TypeError(f"{op}: expected a float Tensor (a weight), got "
+                        f"{type(tensor).__name__}{of_dtype}")
+
+
 def _assign(tensor, values):
     """Write ``values`` (drawn on the current device) into ``tensor`` wherever it lives."""
     xp = backend.array_module(tensor.data)
@@ -33,12 +42,18 @@ def _assign(tensor, values):
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill ``tensor`` with samples of the uniform distribution on [a, b)."""
+    _float_tensor("uniform_", tensor)
+    if not float(a) <= float(b):
+        raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
     u = backend.rng().random(tensor.shape, dtype=tensor.dtype)
     return _assign(tensor, float(a) + (float(b) - float(a)) * u)
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill ``tensor`` with samples of the normal distribution N(mean, std^2)."""
+    _float_tensor("normal_", tensor)
+    if not float(std) >= 0:
+        raise ValueError(f"normal_: std must be >= 0, got {std}")
     z = backend.rng().standard_normal(tensor.shape, dtype=tensor.dtype)
     return _assign(tensor, float(mean) + float(std) * z)
 
@@ -98,6 +113,8 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:
+        raise ValueError(f"kaiming: {mode} is 0 for a weight of shape {tuple(tensor.shape)}")
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
@@ -118,6 +135,8 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
 def xavier_uniform_(tensor, gain=1.0):
     """Glorot initialisation, uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
+    if fan_in + fan_out == 0:
+        raise ValueError(f"xavier_uniform_: a weight of shape {tuple(tensor.shape)} has no fans")
     bound = float(gain) * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
 
@@ -125,6 +144,8 @@ def xavier_uniform_(tensor, gain=1.0):
 def xavier_normal_(tensor, gain=1.0):
     """Glorot initialisation, normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
+    if fan_in + fan_out == 0:
+        raise ValueError(f"xavier_normal_: a weight of shape {tuple(tensor.shape)} has no fans")
     return normal_(tensor, 0.0, float(gain) * math.sqrt(2.0 / (fan_in + fan_out)))
 
 

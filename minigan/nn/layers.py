@@ -15,15 +15,27 @@ with fan_in read from the weight's shape by :func:`minigan.nn.init.fan_in_and_fa
 """
 import collections
 import math
+import numbers
 
 from minigan.creation import zeros
 from minigan.nn import functional as F
 from minigan.nn import init
+from minigan.nn.functional import _check_input, _number_in, _pair
 from minigan.nn.module import Module, Parameter
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
+def _int_at_least(owner, name, value, minimum=1):
+    """A size given to a layer (features, channels, pieces) as an int >= ``minimum``.
+
+    A layer of 0 features is refused: it is nearly always a width computed as 0
+    (``width // 16`` of a narrow model), and would fail far from here, if at all.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r} "
+                        f"({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
+    return int(value)
 
 
 def _default_init(weight, bias):
@@ -48,6 +60,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
+        in_features = _int_at_least("Linear", "in_features", in_features)
+        out_features = _int_at_least("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(zeros(out_features, in_features))
         self.bias = Parameter(zeros(out_features)) if bias else None
@@ -57,6 +71,7 @@ class Linear(Module):
         _default_init(self.weight, self.bias)
 
     def forward(self, x):
+        _check_input("Linear", x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -78,10 +93,16 @@ class Maxout(Module):
 
     def __init__(self, in_features, out_features, pieces):
         super().__init__()
+        pieces = _int_at_least("Maxout", "pieces", pieces)
+        out_features = _int_at_least("Maxout", "out_features", out_features)
         self.out_features, self.pieces = out_features, pieces
         self.linear = Linear(in_features, out_features * pieces)
 
     def forward(self, x):
+        _check_input("Maxout", x, self.linear.weight)
+        if x.ndim != 2:
+            raise ValueError(f"Maxout: expected input of shape (N, in_features), got shape "
+                             f"{x.shape}")
         pieces = self.linear(x).reshape(x.shape[0], self.out_features, self.pieces)
         return pieces.max(axis=2)
 
@@ -97,9 +118,17 @@ class _Conv(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
                  bias, weight_shape):
         super().__init__()
+        name = type(self).__name__
+        in_channels = _int_at_least(name, "in_channels", in_channels)
+        out_channels = _int_at_least(name, "out_channels", out_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.kernel_size = _pair(kernel_size, "kernel_size", name, minimum=1)
+        self.stride = _pair(stride, "stride", name, minimum=1)
+        self.padding = _pair(padding, "padding", name, minimum=0)
+        self.output_padding = _pair(output_padding, "output_padding", name, minimum=0)
+        if any(q >= s for q, s in zip(self.output_padding, self.stride)):
+            raise ValueError(f"{name}: output_padding {self.output_padding} must be smaller "
+                             f"than the stride {self.stride}")
         self.weight = Parameter(zeros(*weight_shape, *self.kernel_size))
         self.bias = Parameter(zeros(out_channels)) if bias else None
         self.reset_parameters()
@@ -143,6 +172,7 @@ class Conv2d(_Conv):
         self.padding_mode = padding_mode
 
     def forward(self, x):
+        _check_input("Conv2d", x, self.weight)
         if self.padding_mode == "reflect":
             # Checked here, before padding, so that the message shows the caller's shape.
             if x.ndim == 4 and x.shape[1] != self.in_channels:
@@ -171,6 +201,7 @@ class ConvTranspose2d(_Conv):
                          bias, weight_shape=(in_channels, out_channels))
 
     def forward(self, x):
+        _check_input("ConvTranspose2d", x, self.weight)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding)
 
@@ -187,6 +218,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim):
         super().__init__()
+        num_embeddings = _int_at_least("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = _int_at_least("Embedding", "embedding_dim", embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(zeros(num_embeddings, embedding_dim))
         self.reset_parameters()
@@ -215,6 +248,14 @@ class Upsample(Module):
 
     def __init__(self, size=None, scale_factor=None, mode="nearest"):
         super().__init__()
+        if (size is None) == (scale_factor is None):
+            raise ValueError("Upsample: give exactly one of size and scale_factor")
+        if mode != "nearest":
+            raise ValueError(f"Upsample: only mode='nearest' is implemented, got {mode!r}")
+        if size is not None:
+            _pair(size, "size", "Upsample", minimum=1)
+        else:
+            _pair(scale_factor, "scale_factor", "Upsample", minimum=1)
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
 
     def forward(self, x):
@@ -238,9 +279,10 @@ class AvgPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = _pair(kernel_size)
-        self.stride = self.kernel_size if stride is None else _pair(stride)
-        self.padding = _pair(padding)
+        self.kernel_size = _pair(kernel_size, "kernel_size", "AvgPool2d", minimum=1)
+        self.stride = (self.kernel_size if stride is None
+                       else _pair(stride, "stride", "AvgPool2d", minimum=1))
+        self.padding = _pair(padding, "padding", "AvgPool2d", minimum=0)
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
@@ -269,10 +311,26 @@ class Unflatten(Module):
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
-        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
+        self.dim = int(dim)
+        sizes = tuple(unflattened_size)
+        if (not all(isinstance(n, numbers.Integral) and (n >= 1 or n == -1) for n in sizes)
+                or sizes.count(-1) > 1):
+            raise ValueError(f"Unflatten: unflattened_size must be ints >= 1, with at most one "
+                             f"-1 (inferred), got {unflattened_size!r}")
+        self.unflattened_size = tuple(int(n) for n in sizes)
 
     def forward(self, x):
+        if not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"Unflatten: dim {self.dim} is out of range for input of shape "
+                             f"{x.shape}")
         dim = self.dim % x.ndim
+        known = math.prod(n for n in self.unflattened_size if n != -1)
+        if (x.shape[dim] % known if -1 in self.unflattened_size else known != x.shape[dim]):
+            raise ValueError(f"Unflatten: dimension {self.dim} of the input {x.shape} has size "
+                             f"{x.shape[dim]}, which cannot be split into "
+                             f"{self.unflattened_size}")
         return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
 
     def extra_repr(self):
@@ -285,9 +343,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = _number_in("Dropout", "p", p, 0, 1, high_open=True)
 
     def forward(self, x):
         return F.dropout(x, self.p, training=self.training)

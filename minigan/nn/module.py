@@ -24,6 +24,7 @@ were assigned. A model is then written exactly as in PyTorch::
             return self.fc(z).tanh()
 """
 import collections
+import collections.abc
 
 import numpy
 
@@ -231,16 +232,23 @@ class Module:
         """Copy the values of ``state_dict`` into this module's parameters and buffers.
 
         Values may be NumPy arrays, CuPy arrays or Tensors; each is copied onto
-        the device (and into the dtype) of the tensor it replaces, in place.
-        Nothing is changed unless every key loads.
+        the device (and into the dtype) of the tensor it replaces, in place (so
+        integer arrays load into float weights as their values). Nothing is changed
+        unless every key loads.
 
         Raises:
+            TypeError: ``state_dict`` is not a mapping (a model, a list, None).
             RuntimeError: naming every missing key, unexpected key (with ``strict``),
-                and every shape mismatch (always).
+                every shape mismatch, with both shapes, and every value that does not
+                hold numbers (text, objects) (always).
 
         Returns:
             ``IncompatibleKeys(missing_keys, unexpected_keys)``, both empty under ``strict``.
         """
+        if not isinstance(state_dict, collections.abc.Mapping):
+            hint = ("; pass model.state_dict()" if isinstance(state_dict, Module) else "")
+            raise TypeError(f"load_state_dict: expected a dict from names to arrays (what "
+                            f"state_dict() returns), got {type(state_dict).__name__}{hint}")
         targets = collections.OrderedDict(self._state_tensors())
         missing = [key for key in targets if key not in state_dict]
         unexpected = [key for key in state_dict if key not in targets]
@@ -251,7 +259,12 @@ class Module:
             problems.append("unexpected key(s): " + ", ".join(repr(k) for k in unexpected))
         for key, target in targets.items():
             if key in state_dict:
-                shape = tuple(numpy.shape(_host(state_dict[key])))
+                value = _host(state_dict[key])
+                if numpy.asarray(value).dtype.kind not in "biuf":
+                    problems.append(f"{key!r} holds {type(state_dict[key]).__name__} of dtype "
+                                    f"{numpy.asarray(value).dtype}, not numbers")
+                    continue
+                shape = tuple(numpy.shape(value))
                 if shape != target.shape:
                     problems.append(f"shape mismatch for {key!r}: the state_dict has shape "
                                     f"{shape}, the module's tensor has shape {target.shape}")

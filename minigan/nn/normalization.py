@@ -12,8 +12,20 @@ import numpy
 
 from minigan.creation import ones, zeros
 from minigan.nn import functional as F
-from minigan.nn.layers import Linear
+from minigan.nn.functional import _check_input, _number_in
+from minigan.nn.layers import Linear, _int_at_least
 from minigan.nn.module import Module, Parameter
+
+
+def _eps_and_momentum(owner, eps, momentum):
+    """A norm layer's eps (> 0: it keeps 1 / sqrt(var + eps) finite for a constant
+    channel) and momentum (in [0, 1]: the weight of the newest batch in the running
+    statistics). PyTorch's momentum=None, a cumulative average, is not implemented."""
+    eps = _number_in(owner, "eps", eps, 0, None, low_open=True)
+    if momentum is None:
+        raise ValueError(f"{owner}: momentum=None (a cumulative moving average) is not "
+                         f"implemented; give a number in [0, 1], e.g. 0.1")
+    return eps, _number_in(owner, "momentum", momentum, 0, 1)
 
 
 class BatchNorm(Module):
@@ -29,6 +41,9 @@ class BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True):
         super().__init__()
+        name = type(self).__name__
+        num_features = _int_at_least(name, "num_features", num_features)
+        eps, momentum = _eps_and_momentum(name, eps, momentum)
         self.num_features, self.eps, self.momentum, self.affine = (num_features, eps, momentum,
                                                                    affine)
         self.weight = Parameter(ones(num_features)) if affine else None
@@ -38,9 +53,14 @@ class BatchNorm(Module):
         self.register_buffer("num_batches_tracked", zeros((), dtype=numpy.int64))
 
     def forward(self, x):
+        name = type(self).__name__
+        _check_input(name, x, self.running_mean)
         if x.ndim != self.expected_ndim:
-            raise ValueError(f"{type(self).__name__}: expected input of shape "
-                             f"{self.expected_shape}, got shape {x.shape}")
+            raise ValueError(f"{name}: expected input of shape {self.expected_shape}, got "
+                             f"shape {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name}: input of shape {x.shape} has {x.shape[1]} channels, but "
+                             f"this layer has num_features={self.num_features}")
         if self.training:
             self.num_batches_tracked.data += 1
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
@@ -78,14 +98,19 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
-        self.normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
-                                 else tuple(normalized_shape))
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(_int_at_least("LayerNorm", "normalized_shape", n)
+                                      for n in shape)
+        if not self.normalized_shape:
+            raise ValueError("LayerNorm: normalized_shape must name at least one axis, got ()")
+        eps = _number_in("LayerNorm", "eps", eps, 0, None, low_open=True)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.weight = Parameter(ones(self.normalized_shape)) if elementwise_affine else None
         self.bias = (Parameter(zeros(self.normalized_shape)) if elementwise_affine and bias
                      else None)
 
     def forward(self, x):
+        _check_input("LayerNorm", x, self.weight)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -109,6 +134,8 @@ class InstanceNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False):
         super().__init__()
+        num_features = _int_at_least("InstanceNorm2d", "num_features", num_features)
+        eps, momentum = _eps_and_momentum("InstanceNorm2d", eps, momentum)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones(num_features)) if affine else None
@@ -120,9 +147,15 @@ class InstanceNorm2d(Module):
             self.running_mean = self.running_var = None
 
     def forward(self, x):
+        _check_input("InstanceNorm2d", x, self.weight if self.affine else self.running_mean)
         if x.ndim != 4:
             raise ValueError(f"InstanceNorm2d: expected input of shape (N, C, H, W), got "
                              f"shape {x.shape}")
+        if x.shape[1] != self.num_features:
+            # PyTorch only warns when there are no weights to disagree with; a mismatch is
+            # still a model built for other inputs, so it is an error here.
+            raise ValueError(f"InstanceNorm2d: input of shape {x.shape} has {x.shape[1]} "
+                             f"channels, but this layer has num_features={self.num_features}")
         use_input_stats = self.training or not self.track_running_stats
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                use_input_stats=use_input_stats, momentum=self.momentum,
@@ -153,15 +186,24 @@ class AdaIN(Module):
 
     def __init__(self, style_dim, channels, eps=1e-5):
         super().__init__()
+        style_dim = _int_at_least("AdaIN", "style_dim", style_dim)
+        channels = _int_at_least("AdaIN", "channels", channels)
+        eps = _number_in("AdaIN", "eps", eps, 0, None, low_open=True)
         self.style_dim, self.channels, self.eps = style_dim, channels, eps
         self.style = Linear(style_dim, 2 * channels)
         self.style.bias.data[:channels] = 1
         self.style.bias.data[channels:] = 0
 
     def forward(self, x, w):
+        _check_input("AdaIN", x, self.style.weight, what="x")
         if x.ndim != 4 or x.shape[1] != self.channels:
             raise ValueError(f"AdaIN: expected x of shape (N, {self.channels}, H, W), got shape "
                              f"{x.shape} (with w of shape {w.shape})")
+        _check_input("AdaIN", w, x, what="w", weight_what="x")
+        if w.shape != (x.shape[0], self.style_dim):
+            raise ValueError(f"AdaIN: expected w of shape (N, style_dim) = "
+                             f"{(x.shape[0], self.style_dim)} for x of shape {x.shape}, got "
+                             f"shape {w.shape}")
         styles = self.style(w)
         scale, bias = styles[:, :self.channels], styles[:, self.channels:]
         return F.adaptive_instance_norm(x, scale, bias, self.eps)

@@ -112,11 +112,17 @@ class SpectralNorm(Module):
         weight = vars(module).get(name)
         if not isinstance(weight, Tensor):
             raise ValueError(f"spectral_norm: {type(module).__name__} has no weight {name!r}")
-        if n_power_iterations < 1:
-            raise ValueError(f"spectral_norm: n_power_iterations must be >= 1, got "
-                             f"{n_power_iterations}")
+        if (isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int)
+                or n_power_iterations < 1):
+            raise ValueError(f"spectral_norm: n_power_iterations must be an int >= 1, got "
+                             f"{n_power_iterations!r}")
+        if not (isinstance(eps, (int, float)) and eps > 0):
+            raise ValueError(f"spectral_norm: eps must be a number > 0, got {eps!r}")
         if dim is None:
             dim = 1 if isinstance(module, ConvTranspose2d) else 0
+        if not (isinstance(dim, int) and 0 <= dim < weight.ndim):
+            raise ValueError(f"spectral_norm: dim must be an axis of the weight, "
+                             f"0..{weight.ndim - 1} (weight shape {weight.shape}), got {dim!r}")
         self.module, self.name = module, name
         self.n_power_iterations, self.eps, self.dim = n_power_iterations, eps, dim
         matrix = weight_matrix(weight.data, dim)

@@ -188,6 +188,10 @@ class ConvTranspose2d(Function):
     (N, C, H, W) with H = (Ho - 1) s - 2p + kh + output_padding.
     """
 
+    @classmethod
+    def name(cls):
+        return "conv_transpose2d"
+
     def forward(self, xp, y, weight):
         o, c, kh, kw = weight.shape
         n = y.shape[0]

@@ -13,27 +13,56 @@ from minigan.ops.shape import sum_to
 _FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
-def as_tensor(value, like):
+def as_tensor(value, like, op="as_tensor"):
     """Wrap a number or array as a constant Tensor with the dtype and device of ``like``.
 
     Using ``like``'s dtype keeps float32 computations in float32: a NumPy float64
-    scalar would otherwise silently promote the result.
+    scalar would otherwise silently promote the result. Values that are not real
+    numbers (None, text, complex numbers) are refused with a TypeError naming ``op``:
+    NumPy would turn None into NaN, and the string "0" into the number 0.
     """
     if isinstance(value, Tensor):
         return value
+    if type(value) is not float and type(value) is not int:   # Python numbers: nothing to check
+        kind = getattr(value, "dtype", None)
+        kind = numpy.asarray(value).dtype.kind if kind is None else kind.kind
+        if kind not in "biuf":
+            raise TypeError(f"{op}: cannot compute with {value!r:.60} ({type(value).__name__}); "
+                            f"operands must be tensors, arrays or real numbers")
     dtype = like.dtype if like.dtype in _FLOATS else None
     return Tensor(array_module(like.data).asarray(value, dtype=dtype))
 
 
 def _operands(name, a, b):
-    """Both operands as Tensors, refusing to mix float32 with float64 silently."""
+    """Both operands as Tensors of one dtype, for the binary operation ``name``.
+
+    The rules, PyTorch's:
+
+    * a number or array next to a tensor takes the tensor's float dtype (``x * 2``;
+      next to an integer tensor, NumPy's rules apply: ``labels * 0.5`` is float64);
+    * float32 with float64 is refused: NumPy would silently compute in float64,
+      doubling the memory and the time of every later operation;
+    * an integer tensor next to a float tensor is converted to the float dtype, so
+      ``labels * x`` stays float32 (NumPy would make int64 and float32 into float64).
+      Integer tensors never require gradients, so nothing is lost by the conversion.
+      Bools are left alone: NumPy already gives the float's dtype, without a copy.
+    """
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
-    elif not isinstance(b, Tensor):
-        b = as_tensor(b, a)
-    elif a.dtype != b.dtype and a.dtype in _FLOATS and b.dtype in _FLOATS:
-        raise TypeError(f"{name}: dtype mismatch, {a.dtype} and {b.dtype}; convert one "
-                        f"operand with .float() or .double() first")
+        if not isinstance(b, Tensor):
+            raise TypeError(f"{name}: at least one operand must be a Tensor, got "
+                            f"{type(a).__name__} and {type(b).__name__}")
+        return as_tensor(a, b, name), b
+    if not isinstance(b, Tensor):
+        return a, as_tensor(b, a, name)
+    if a.dtype != b.dtype:
+        a_float, b_float = a.dtype in _FLOATS, b.dtype in _FLOATS
+        if a_float and b_float:
+            raise TypeError(f"{name}: dtype mismatch, {a.dtype} and {b.dtype}; convert one "
+                            f"operand with .float() or .double() first")
+        if a_float and b.dtype.kind in "iuf":
+            b = Tensor(b.data.astype(a.dtype))
+        elif b_float and a.dtype.kind in "iuf":
+            a = Tensor(a.data.astype(b.dtype))
     return a, b
 
 
@@ -268,6 +297,10 @@ class LeakyRelu(Function):
     faster, and a float slope the size of x is no longer kept between the two.
     """
 
+    @classmethod
+    def name(cls):
+        return "leaky_relu"
+
     def forward(self, xp, x):
         s = self.negative_slope
         y = xp.asarray(x * s)   # asarray: NumPy makes a scalar of a 0-d product
@@ -309,16 +342,34 @@ def neg(x):
     return Neg.apply(x)
 
 
+def _real_number(op, name, value):
+    """``value`` as a Python float, refusing text, None, bools and arrays by name."""
+    if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, (int, float, numpy.number)):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r:.60} "
+                        f"({type(value).__name__})")
+    value = float(value)
+    if value != value:
+        raise ValueError(f"{op}: {name} must be a number, got nan")
+    return value
+
+
 def pow(x, exponent):
-    """x ** exponent for a constant number ``exponent``; c ** x when x is the exponent."""
+    """x ** exponent for a constant number ``exponent``; c ** x when x is the exponent.
+
+    c ** x is computed as exp(x ln c), so the base c must be positive.
+    """
     if isinstance(exponent, Tensor):
         base = x
         if isinstance(base, Tensor):
             raise TypeError("pow: a tensor exponent needs a constant base (c ** x); "
                             "for x ** y with both tensors use exp(y * log(x))")
+        base = _real_number("pow", "the base of c ** x", base)
+        if base <= 0:
+            raise ValueError(f"pow: c ** x is computed as exp(x ln c) and needs a base c > 0, "
+                             f"got {base}")
         return exp(exponent * float(numpy.log(base)))
     # A Python number, so that a NumPy float64 exponent cannot promote float32 to float64.
-    return Pow.apply(x, exponent=float(exponent))
+    return Pow.apply(x, exponent=_real_number("pow", "exponent", exponent))
 
 
 def exp(x):
@@ -346,8 +397,12 @@ def clip(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     # Python numbers as bounds: a NumPy float64 bound would promote float32 to float64.
-    return Clip.apply(x, low=None if min is None else float(min),
-                      high=None if max is None else float(max))
+    low = None if min is None else _real_number("clip", "min", min)
+    high = None if max is None else _real_number("clip", "max", max)
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"clip: min {low} is greater than max {high}; every element would "
+                         f"become {high}")
+    return Clip.apply(x, low=low, high=high)
 
 
 clamp = clip
@@ -384,5 +439,17 @@ def relu(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x for x > 0, negative_slope * x otherwise."""
-    return LeakyRelu.apply(x, negative_slope=float(negative_slope))
+    """x for x > 0, negative_slope * x otherwise.
+
+    Any finite slope is computed (0.2 in DCGAN's discriminator; slopes outside [0, 1]
+    make a function that is not monotonic, as in PyTorch); NaN and infinity are refused.
+    """
+    return LeakyRelu.apply(x, negative_slope=check_slope("leaky_relu", negative_slope))
+
+
+def check_slope(op, negative_slope):
+    """A leaky ReLU's slope as a finite Python float, or a ValueError/TypeError naming ``op``."""
+    slope = _real_number(op, "negative_slope", negative_slope)
+    if slope in (float("inf"), float("-inf")):
+        raise ValueError(f"{op}: negative_slope must be finite, got {slope}")
+    return slope

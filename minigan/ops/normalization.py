@@ -69,6 +69,10 @@ class BatchNormTraining(Function):
     when they are given, with the unbiased variance, as PyTorch does.
     """
 
+    @classmethod
+    def name(cls):
+        return "batch_norm"
+
     def forward(self, xp, x, weight, bias):
         columns = _channel_columns(x)
         count = columns.shape[0]

@@ -5,6 +5,7 @@ was summed (a broadcast); mean divides by the count; max sends the gradient only
 to the elements that were the maximum.
 """
 import builtins
+import operator
 
 import numpy
 
@@ -13,14 +14,39 @@ from minigan.ops.shape import broadcast_to, reshape
 
 
 def _normalize_axis(axis, ndim, op):
-    """``axis`` as a sorted tuple of non-negative ints (all axes for None)."""
+    """``axis`` as a sorted tuple of distinct non-negative ints (all axes for None)."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    try:
+        if isinstance(axis, int):
+            axes = (axis,)
+        elif isinstance(axis, (tuple, list, range)) or getattr(axis, "ndim", 0) == 1:
+            axes = tuple(map(operator.index, axis))
+        else:
+            axes = (operator.index(axis),)   # a NumPy integer, say
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, "
+                        f"got {axis!r}") from None
     for a in axes:
         if not -ndim <= a < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(a % builtins.max(ndim, 1) for a in axes))
+    axes = tuple(sorted(a % builtins.max(ndim, 1) for a in axes))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis!r} names the same axis twice")
+    return axes
+
+
+def _check_tensor(op, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}; make one with "
+                        f"minigan.tensor(...)")
+
+
+def _check_not_empty(op, x, axes, what):
+    """Refuse a reduction over an axis of size 0: a mean, max or min of no values."""
+    if x.size == 0 and any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{op}: the {what} of no values is undefined (tensor of shape {x.shape}, "
+                         f"reduced over axes {axes})")
 
 
 def _kept_shape(shape, axes):
@@ -57,25 +83,33 @@ class Max(Function):
 
 
 def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
+    """Sum over ``axis`` (an int, a tuple, or None for all axes); the sum of no values is 0."""
+    _check_tensor("sum", x)
     return Sum.apply(x, axes=_normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
     """The arithmetic mean over ``axis``: sum / count."""
+    _check_tensor("mean", x)
     axes = _normalize_axis(axis, x.ndim, "mean")
     count = int(numpy.prod([x.shape[a] for a in axes]))
+    if count == 0:
+        _check_not_empty("mean", x, axes, "mean")
     return sum(x, axes, keepdims) * (1.0 / count)
 
 
 def max(x, axis=None, keepdims=False):
     """The maximum over ``axis``."""
-    return Max.apply(x, axes=_normalize_axis(axis, x.ndim, "max"), keepdims=keepdims)
+    _check_tensor("max", x)
+    axes = _normalize_axis(axis, x.ndim, "max")
+    _check_not_empty("max", x, axes, "maximum")
+    return Max.apply(x, axes=axes, keepdims=keepdims)
 
 
 def min(x, axis=None, keepdims=False):
     """The minimum over ``axis``: -max(-x)."""
-    _normalize_axis(axis, x.ndim, "min")
+    _check_tensor("min", x)
+    _check_not_empty("min", x, _normalize_axis(axis, x.ndim, "min"), "minimum")
     return -max(-x, axis, keepdims)
 
 
@@ -85,6 +119,7 @@ def var(x, axis=None, keepdims=False, correction=1):
     ``correction=1`` (the default, as in PyTorch) gives the unbiased estimate;
     ``correction=0`` the population variance that batch norm uses.
     """
+    _check_tensor("var", x)
     axes = _normalize_axis(axis, x.ndim, "var")
     count = int(numpy.prod([x.shape[a] for a in axes]))
     if count <= correction:

@@ -4,6 +4,8 @@ Their backward passes only route gradients back to where each element came from:
 a reshape is undone by a reshape, a transpose by the inverse transpose, a
 broadcast by a sum, and indexing by scattering into zeros.
 """
+import operator
+
 import numpy
 
 from minigan.autograd import Function, Tensor
@@ -23,6 +25,10 @@ def _sum_to_shape(array, shape):
 class SumTo(Function):
     """y = x summed over broadcast axes so that y.shape == shape (the adjoint of broadcast_to)."""
 
+    @classmethod
+    def name(cls):
+        return "sum_to"
+
     def forward(self, xp, x):
         self.input_shape = x.shape
         return _sum_to_shape(x, self.shape)
@@ -33,6 +39,10 @@ class SumTo(Function):
 
 class BroadcastTo(Function):
     """y = x repeated along new or size-1 axes to ``shape`` (NumPy's broadcasting rules)."""
+
+    @classmethod
+    def name(cls):
+        return "broadcast_to"
 
     def forward(self, xp, x):
         self.input_shape = x.shape
@@ -80,7 +90,10 @@ def reshape(x, *shape):
     """``x`` with a new shape of the same size; one dimension may be -1 (inferred)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    shape = tuple(int(n) for n in shape)
+    try:
+        shape = tuple(map(operator.index, shape))   # ints only: 2.5 must not become 2
+    except TypeError:
+        raise TypeError(f"reshape: the new shape must be ints, got {tuple(shape)}") from None
     if x.shape == shape:
         return x
     if -1 not in shape and int(numpy.prod(shape)) != x.size:
@@ -96,7 +109,10 @@ def transpose(x, *axes):
     if x.ndim == 0:
         return x
     axes_given = tuple(axes)
-    in_range = all(-x.ndim <= a < x.ndim for a in axes)
+    try:
+        in_range = all(-x.ndim <= a < x.ndim for a in axes)
+    except TypeError:   # text, None: checked only when the comparison fails, for speed
+        raise TypeError(f"transpose: axes must be ints, got {axes_given}") from None
     axes = tuple(range(x.ndim))[::-1] if not axes else tuple(a % x.ndim for a in axes)
     if not in_range or sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes_given} are not a permutation of the {x.ndim} axes "
@@ -112,6 +128,8 @@ def permute(x, *axes):
 def _check_axis(op, x, axis, extra=0):
     """Refuse an axis that does not exist (``extra`` = 1 where a new axis may be appended)."""
     bound = x.ndim + extra
+    if not isinstance(axis, (int, numpy.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r} (tensor of shape {x.shape})")
     if not -bound <= axis < bound:
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {x.shape}")
     return axis % bound if bound else 0
@@ -130,6 +148,9 @@ def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return reshape(x, (1,))
     start, end = _check_axis("flatten", x, start_dim), _check_axis("flatten", x, end_dim)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+                         f"tensor of shape {x.shape}")
     merged = int(numpy.prod(x.shape[start:end + 1]))
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
@@ -213,9 +234,23 @@ class Concatenate(Function):
         return tuple(pieces)
 
 
+def _tensor_sequence(op, tensors):
+    """``tensors`` as a non-empty list of Tensors, or an error naming ``op``."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a sequence of Tensors, got one Tensor of shape "
+                        f"{tensors.shape}; write {op}([a, b, ...])")
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of Tensors, got none")
+    wrong = [f"{i}: {type(t).__name__}" for i, t in enumerate(tensors) if not isinstance(t, Tensor)]
+    if wrong:
+        raise TypeError(f"{op}: every item must be a Tensor, got {', '.join(wrong)}")
+    return tensors
+
+
 def concatenate(tensors, axis=0):
     """Join tensors of equal shape except along ``axis`` (PyTorch: ``cat``)."""
-    tensors = list(tensors)
+    tensors = _tensor_sequence("concatenate", tensors)
     shapes = [t.shape for t in tensors]
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1 and all(d.kind == "f" for d in dtypes):
@@ -224,12 +259,15 @@ def concatenate(tensors, axis=0):
     if len({len(s) for s in shapes}) != 1:
         raise ValueError(f"concatenate: tensors must have the same number of dimensions, "
                          f"got shapes {shapes}")
-    return Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
+    if tensors[0].ndim == 0:
+        raise ValueError(f"concatenate: 0-dimensional tensors have no axis to join along; "
+                         f"use stack, got shapes {shapes}")
+    return Concatenate.apply(*tensors, axis=_check_axis("concatenate", tensors[0], axis))
 
 
 def stack(tensors, axis=0):
     """Join tensors of the same shape along a new axis ``axis``."""
-    tensors = list(tensors)
+    tensors = _tensor_sequence("stack", tensors)
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1 and all(d.kind == "f" for d in dtypes):
         raise TypeError(f"stack: dtype mismatch, {sorted(str(d) for d in dtypes)}; "
@@ -237,7 +275,7 @@ def stack(tensors, axis=0):
     if len({t.shape for t in tensors}) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got "
                          f"{[t.shape for t in tensors]}")
-    axis = axis % (tensors[0].ndim + 1)
+    axis = _check_axis("stack", tensors[0], axis, extra=1)
     return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
 
 
@@ -253,7 +291,20 @@ class AsType(Function):
         return astype(grad, self.input_dtype)
 
 
+_DIFFERENTIABLE = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
 def astype(x, dtype):
-    """``x`` converted to ``dtype`` (a no-op when it already has it)."""
-    dtype = numpy.dtype(dtype)
-    return x if x.dtype == dtype else AsType.apply(x, dtype=dtype)
+    """``x`` converted to ``dtype`` (a no-op when it already has it).
+
+    Between float32 and float64 the conversion is differentiable. To an integer or bool
+    dtype it is not (as in PyTorch, ``x.long()`` has no gradient): the result is a new
+    constant tensor. Dtypes that do not hold numbers (text, objects) are refused.
+    """
+    from minigan.creation import _number_dtype   # here: creation imports this module's users
+    dtype = _number_dtype(dtype, "astype")
+    if x.dtype == dtype:
+        return x
+    if dtype in _DIFFERENTIABLE or not x.requires_grad:
+        return AsType.apply(x, dtype=dtype)
+    return Tensor(x.data.astype(dtype))
