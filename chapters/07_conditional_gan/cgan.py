@@ -18,8 +18,6 @@
 # (minutes on two cores; `--quick` for a first look; `--resume --out DIR` continues).
 
 # %%
-import time
-
 import numpy as np
 
 import minigan
@@ -92,20 +90,23 @@ def make_step(G, D, opt_g, opt_d, batch_size, z_dim):
 # %% [markdown]
 # ## Did G draw what it was asked?
 #
-# For each class we ask G for the same number of garments and let the feature network
-# of chapter 05 (90.8% accurate on real test images) classify them. The *accuracy by
-# requested class* is the share it puts in the requested class; the confusion matrix
-# shows where the rest go. The classifier's own accuracy on real test images of each
-# class is the comparison: where it confuses real shirts with T-shirts, it will confuse
-# generated ones too, so a generator can score above the real images (if it draws
-# prototypical garments) as well as below. FID, on all classes together, checks that
-# the garments are varied and realistic, not only recognisable.
+# The Trainer evaluates G at step 0, every `--evaluate-every` steps and at the end. We
+# ask G for `--fid-samples` garments, the same number of each class (200 of each by
+# default), and let the feature network of chapter 05 (90.8% accurate on real test
+# images) classify them. The *accuracy by requested class* is the share it puts in the
+# requested class; the confusion matrix shows where the rest go. The classifier's own
+# accuracy on as many real test images is the comparison: where it confuses real shirts
+# with T-shirts, it will confuse generated ones too, so a generator can score above the
+# real images (if it draws prototypical garments) as well as below. FID, on all classes
+# together against as many test images, checks that the garments are varied and
+# realistic, not only recognisable.
 
 
 # %%
-def generate_by_class(G, per_class, z_dim, num_classes=10, batch=500):
-    """``per_class`` images of each class, class 0 first: (images, requested labels)."""
-    labels = np.repeat(np.arange(num_classes), per_class)
+def generate_by_class(G, n, z_dim, num_classes=10, batch=500):
+    """``n`` images, the classes in equal shares (the first ``n % num_classes`` classes
+    one more), class 0 first: (images, requested labels)."""
+    labels = np.sort(np.arange(n) % num_classes)
     with evaluating(G):
         images = np.concatenate([
             backend.to_numpy(G(minigan.randn(len(part), z_dim), backend.asarray(part)).data)
@@ -125,13 +126,15 @@ def confusion_matrix(predicted, requested, num_classes=10):
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def measure(network, G, reference, per_class, z_dim):
-    images, requested = generate_by_class(G, per_class, z_dim)
-    generated, probabilities = features.predict(network, images)
-    predicted = probabilities.argmax(axis=1)
-    by_class = accuracy_by_class(predicted, requested)
-    return {"accuracy": float(by_class.mean()), "fid": fid(generated, reference),
-            "by_class": by_class, "confusion": confusion_matrix(predicted, requested)}
+def make_evaluation(network, G, reference, n, z_dim):
+    def evaluate(step):
+        images, requested = generate_by_class(G, n, z_dim)
+        generated, probabilities = features.predict(network, images)
+        predicted = probabilities.argmax(axis=1)
+        by_class = accuracy_by_class(predicted, requested)
+        return {"accuracy": float(by_class.mean()), "fid": fid(generated, reference),
+                "by_class": by_class, "confusion": confusion_matrix(predicted, requested)}
+    return evaluate
 
 
 # %%
@@ -193,51 +196,45 @@ def add_arguments(parser):
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--z-dim", type=int, default=100)
-    parser.add_argument("--evaluate-every", type=int, default=None,
-                        help="accuracy and FID every N steps (default steps / 6)")
-    parser.add_argument("--per-class", type=int, default=None,
-                        help="generated images per class for each measurement "
-                             "(default 200, quick 50)")
-    experiment.add_image_training_arguments(parser)   # --checkpoint-every, --resume, --feature-cache
+    experiment.add_image_training_arguments(parser, evaluate_every="steps / 6",
+                                            fid_samples="2000, 200 per class; quick 500")
 
 
 def main(argv=None):
     args = experiment.parse_args("07_conditional_gan", argv, steps=1800, quick_steps=150,
                                  add_arguments=add_arguments,
                                  description="Chapter 07: the conditional GAN on Fashion-MNIST")
-    args.per_class = args.per_class or (50 if args.quick else 200)
-    every = args.evaluate_every or max(args.steps // 6, 1)
+    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
+    args.evaluate_every = args.evaluate_every or max(args.steps // 6, 1)
+    if args.fid_samples < len(CLASSES):
+        raise experiment.UsageError(f"--fid-samples {args.fid_samples}: give at least "
+                                    f"{len(CLASSES)}, so that every class has an image")
     run = experiment.Run("07_conditional_gan", args,
                          title="Chapter 07: the conditional GAN on Fashion-MNIST")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
                                                          cache_root=args.feature_cache)
     test_images, test_labels = data.load("fashion-mnist", "test")
     train_images, train_labels = data.load("fashion-mnist", "train")
-    n_reference = 10 * args.per_class
-    reference, test_probabilities = features.predict(network, test_images[:n_reference])
+    reference, test_probabilities = features.predict(network, test_images[:args.fid_samples])
     real_by_class = accuracy_by_class(test_probabilities.argmax(axis=1),
-                                      test_labels[:n_reference])
+                                      test_labels[:args.fid_samples])
 
     G, D, spec = make_models(args.z_dim)
     opt_g = minigan.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = minigan.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    batches = data.Batches(train_images, train_labels, batch_size=args.batch, seed=args.seed)
-    trainer = Trainer(make_step(G, D, opt_g, opt_d, args.batch, args.z_dim), batches,
+    trainer = Trainer(make_step(G, D, opt_g, opt_d, args.batch, args.z_dim),
+                      data.Batches(train_images, train_labels, batch_size=args.batch,
+                                   seed=args.seed),
                       args.steps, run, G=G, D=D, opt_g=opt_g, opt_d=opt_d, spec=spec,
-                      log_every=10, checkpoint_every=args.checkpoint_every, resume=args.resume)
-    evaluations = [] if trainer.step else [{"step": 0, **measure(network, G, reference,
-                                                                 args.per_class, args.z_dim)}]
-    start = time.perf_counter()
-    while trainer.step < args.steps:
-        trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
-        trainer.fit()
-        evaluations.append({"step": trainer.step, **measure(network, G, reference,
-                                                            args.per_class, args.z_dim)})
-        print(f"step {trainer.step}: accuracy by requested class "
-              f"{evaluations[-1]['accuracy']:.3f}, FID {evaluations[-1]['fid']:.3g}")
-    seconds = time.perf_counter() - start
+                      log_every=10, checkpoint_every=args.checkpoint_every,
+                      evaluate_fn=make_evaluation(network, G, reference, args.fid_samples,
+                                                  args.z_dim),
+                      evaluate_every=args.evaluate_every, resume=args.resume)
+    if trainer.finished:
+        return run.already_finished(trainer.step)
+    evaluations = trainer.fit()
 
-    last = evaluations[-1]
+    first, last = evaluations[0], evaluations[-1]
     run.savefig(plot_class_grid(G, args.z_dim), "class_grid",
                 "one fixed z per row, one class per column")
     run.savefig(plot_accuracy(last, real_by_class), "accuracy",
@@ -250,11 +247,10 @@ def main(argv=None):
                "lowest class": CLASSES[int(last["by_class"].argmin())],
                "classifier accuracy on the same number of real test images":
                    round(float(real_by_class.mean()), 4),
-               "accuracy at step 0": round(evaluations[0]["accuracy"], 4)
-               if evaluations[0]["step"] == 0 else float("nan"),
+               "accuracy at step 0": round(first["accuracy"], 4),
                "FID at the end": round(last["fid"], 2),
-               "images per class": args.per_class, "steps": trainer.step,
-               "training seconds (this session)": round(seconds, 1)}
+               "images per measurement (all classes)": args.fid_samples, "steps": trainer.step,
+               "training seconds (this session)": round(trainer.seconds, 1)}
     for name, value in zip(CLASSES, last["by_class"]):
         results[f"accuracy: {name}"] = round(float(value), 3)
     run.finish(results, notes="Accuracy and FID are measured with minigan's own feature "
@@ -264,4 +260,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

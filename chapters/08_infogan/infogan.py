@@ -22,7 +22,6 @@
 
 # %%
 import math
-import time
 
 import numpy as np
 import scipy.optimize
@@ -107,6 +106,9 @@ def make_step(G, D, opt_g, opt_d, batch_size, noise_dim, weight_info, weight_u):
 # %% [markdown]
 # ## Measuring what the codes mean
 #
+# The Trainer evaluates at step 0, every `--evaluate-every` steps and at the end, on
+# `--fid-samples` images of G (fresh z and codes) and as many real test images:
+#
 # * **Q reads G's codes**: the share of generated images whose c Q recovers, and the
 #   correlation of Q's guess of each u with the true u. Near 1 when G uses its codes.
 #   The bound (1) for c alone, log 10 - E[-log Q(c | x)], is logged during training;
@@ -136,22 +138,28 @@ def q_predictions(D, images, batch=500):
             np.concatenate([backend.to_numpy(p[2].data) for p in parts]))
 
 
-def measure(network, G, D, reference, real_images, real_labels, n, noise_dim):
-    category, continuous = sample_codes(n)
-    with evaluating(G):
-        images = G(minigan.randn(n, noise_dim), category, continuous).numpy()
-    category, continuous = backend.to_numpy(category), continuous.numpy()
-    q_category, q_continuous = q_predictions(D, images)
-    generated, probabilities = features.predict(network, images)
-    clustering, matching = best_matching_accuracy(q_predictions(D, real_images)[0], real_labels)
-    generator_side, _ = best_matching_accuracy(category, probabilities.argmax(axis=1))
-    return {"q_category_accuracy": float(np.mean(q_category == category)),
-            "q_continuous_correlation": [float(np.corrcoef(q_continuous[:, k],
-                                                           continuous[:, k])[0, 1])
-                                         for k in range(CONTINUOUS)],
-            "clustering_accuracy": clustering, "matching": matching,
-            "generated_clustering_accuracy": generator_side,
-            "fid": fid(generated, reference)}
+def make_evaluation(network, G, D, reference, real_images, real_labels, n, noise_dim):
+    def evaluate(step):
+        category, continuous = sample_codes(n)
+        with evaluating(G):
+            images = G(minigan.randn(n, noise_dim), category, continuous).numpy()
+        category, continuous = backend.to_numpy(category), continuous.numpy()
+        q_category, q_continuous = q_predictions(D, images)
+        generated, probabilities = features.predict(network, images)
+        clustering, matching = best_matching_accuracy(q_predictions(D, real_images)[0],
+                                                      real_labels)
+        generator_side, _ = best_matching_accuracy(category, probabilities.argmax(axis=1))
+        return {"q_category_accuracy": float(np.mean(q_category == category)),
+                "q_continuous_correlation": [float(np.corrcoef(q_continuous[:, k],
+                                                               continuous[:, k])[0, 1])
+                                             for k in range(CONTINUOUS)],
+                "clustering_accuracy": clustering,
+                # the class of each code as a list: a checkpoint keeps it as it is (its
+                # JSON would turn a dict's keys into strings)
+                "matching": [matching[code] for code in range(CATEGORIES)],
+                "generated_clustering_accuracy": generator_side,
+                "fid": fid(generated, reference)}
+    return evaluate
 
 
 # %%
@@ -181,17 +189,13 @@ def plot_codes(G, noise_dim, matching, rows=6, columns=9):
     return figure
 
 
-def plot_training(run_dir, evaluations):
-    import csv
+def plot_training(metrics, evaluations):
     import matplotlib.pyplot as plt
-    with open(run_dir / "metrics.csv", newline="") as file:
-        rows = list(csv.DictReader(file))
-    step = [int(r["step"]) for r in rows]
     figure, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    axes[0].plot(step, [float(r["loss_d"]) for r in rows], label="D loss")
-    axes[0].plot(step, [float(r["loss_g"]) for r in rows], label="G loss")
+    axes[0].plot(metrics["step"], metrics["loss_d"], label="D loss")
+    axes[0].plot(metrics["step"], metrics["loss_g"], label="G loss")
     axes[0].set_title("losses")
-    axes[1].plot(step, [float(r["mi_lower_bound"]) for r in rows])
+    axes[1].plot(metrics["step"], metrics["mi_lower_bound"])
     axes[1].axhline(math.log(CATEGORIES), color="gray", linestyle=":", label="H(c) = log 10")
     axes[1].set_title("lower bound on I(c; G(z, c)), nats")
     steps = [e["step"] for e in evaluations]
@@ -218,56 +222,45 @@ def add_arguments(parser):
     parser.add_argument("--info-weight", type=float, default=1.0, help="lambda of L_I")
     parser.add_argument("--continuous-weight", type=float, default=0.1,
                         help="lambda_u, the continuous codes' share of L_I")
-    parser.add_argument("--evaluate-every", type=int, default=None,
-                        help="measure every N steps (default steps / 6)")
-    parser.add_argument("--samples", type=int, default=None,
-                        help="images per measurement (default 2000, quick 500)")
-    experiment.add_image_training_arguments(parser)   # --checkpoint-every, --resume, --feature-cache
+    experiment.add_image_training_arguments(parser, evaluate_every="steps / 6",
+                                            fid_samples="2000, quick 500")
 
 
 def main(argv=None):
     args = experiment.parse_args("08_infogan", argv, steps=1800, quick_steps=150,
                                  add_arguments=add_arguments,
                                  description="Chapter 08: InfoGAN on Fashion-MNIST")
-    args.samples = args.samples or (500 if args.quick else 2000)
-    every = args.evaluate_every or max(args.steps // 6, 1)
+    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
+    args.evaluate_every = args.evaluate_every or max(args.steps // 6, 1)
     run = experiment.Run("08_infogan", args, title="Chapter 08: InfoGAN on Fashion-MNIST")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
                                                          cache_root=args.feature_cache)
     test_images, test_labels = data.load("fashion-mnist", "test")
     train_images, _ = data.load("fashion-mnist", "train")   # no labels: InfoGAN never sees them
-    real_images, real_labels = test_images[:args.samples], backend.to_numpy(
-        test_labels[:args.samples])
+    real_images, real_labels = test_images[:args.fid_samples], backend.to_numpy(
+        test_labels[:args.fid_samples])
     reference = features.predict(network, real_images)[0]
 
     G, D, spec = make_models(args.noise_dim)
     opt_g = minigan.optim.Adam(G.parameters(), lr=args.lr_g, betas=(0.5, 0.999))
     opt_d = minigan.optim.Adam(D.parameters(), lr=args.lr_d, betas=(0.5, 0.999))
-    batches = data.Batches(train_images, batch_size=args.batch, seed=args.seed)
     trainer = Trainer(make_step(G, D, opt_g, opt_d, args.batch, args.noise_dim,
-                                args.info_weight, args.continuous_weight), batches,
+                                args.info_weight, args.continuous_weight),
+                      data.Batches(train_images, batch_size=args.batch, seed=args.seed),
                       args.steps, run, G=G, D=D, opt_g=opt_g, opt_d=opt_d, spec=spec,
-                      log_every=10, checkpoint_every=args.checkpoint_every, resume=args.resume)
+                      log_every=10, checkpoint_every=args.checkpoint_every,
+                      evaluate_fn=make_evaluation(network, G, D, reference, real_images,
+                                                  real_labels, args.fid_samples,
+                                                  args.noise_dim),
+                      evaluate_every=args.evaluate_every, resume=args.resume)
+    if trainer.finished:
+        return run.already_finished(trainer.step)
+    evaluations = trainer.fit()
 
-    def evaluate():
-        return {"step": trainer.step, **measure(network, G, D, reference, real_images,
-                                                real_labels, args.samples, args.noise_dim)}
-
-    evaluations = [] if trainer.step else [evaluate()]
-    start = time.perf_counter()
-    while trainer.step < args.steps:
-        trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
-        trainer.fit()
-        evaluations.append(evaluate())
-        e = evaluations[-1]
-        print(f"step {trainer.step}: Q reads c {e['q_category_accuracy']:.3f}, clustering "
-              f"accuracy {e['clustering_accuracy']:.3f}, FID {e['fid']:.3g}")
-    seconds = time.perf_counter() - start
-
-    last = evaluations[-1]
+    first, last = evaluations[0], evaluations[-1]
     run.savefig(plot_codes(G, args.noise_dim, last["matching"]), "codes",
                 "varying the categorical code and each continuous code")
-    run.savefig(plot_training(run.dir, evaluations), "training",
+    run.savefig(plot_training(run.metrics(), evaluations), "training",
                 "losses, the information bound and the clustering accuracy over training")
     results = {"feature network test accuracy": round(accuracy, 4),
                "Q recovers c on generated images": round(last["q_category_accuracy"], 4),
@@ -275,14 +268,14 @@ def main(argv=None):
                                                             last["q_continuous_correlation"]],
                "clustering accuracy of c on real test images": round(
                    last["clustering_accuracy"], 4),
-               "clustering accuracy at step 0": round(evaluations[0]["clustering_accuracy"], 4)
-               if evaluations[0]["step"] == 0 else float("nan"),
+               "clustering accuracy at step 0": round(first["clustering_accuracy"], 4),
                "clustering accuracy of G(z, c) by the classifier": round(
                    last["generated_clustering_accuracy"], 4),
-               "matching (code -> class)": {str(k): v for k, v in last["matching"].items()},
+               "matching (code -> class)": {str(code): c
+                                            for code, c in enumerate(last["matching"])},
                "FID at the end": round(last["fid"], 2),
-               "images per measurement": args.samples, "steps": trainer.step,
-               "training seconds (this session)": round(seconds, 1)}
+               "images per measurement": args.fid_samples, "steps": trainer.step,
+               "training seconds (this session)": round(trainer.seconds, 1)}
     run.finish(results, notes="Clustering accuracy: the share of images on which the code "
                               "agrees with the true class after the best one-to-one matching "
                               "of codes to classes (0.1 is chance). FID on minigan's own "
@@ -291,4 +284,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

@@ -8,7 +8,9 @@ pytestmark = [pytest.mark.ch07, pytest.mark.slow]
 def test_chapter_07_conditional_gan_draws_the_requested_class(run_chapter, feature_network):
     """150 steps: before training the classifier agrees with the requested class at chance
     (about 0.1); after them it agrees at least twice as often on average, so G's output
-    already depends on the label. The classifier itself is right on > 85% of real test images."""
+    already depends on the label. The classifier itself is right on > 85% of real test images.
+    The Trainer evaluated at step 0 and every 25 steps (steps / 6), and evaluations.csv holds
+    that whole history."""
     _, _, cache = feature_network
     results, out = run_chapter("07", "--quick", "--feature-cache", str(cache))
     assert results["steps"] == 150
@@ -17,6 +19,9 @@ def test_chapter_07_conditional_gan_draws_the_requested_class(run_chapter, featu
     assert results["classifier accuracy on the same number of real test images"] > 0.85
     assert 0 <= results["lowest class accuracy"] <= results["accuracy by requested class (mean)"]
     assert (out / "latest.ckpt").stat().st_size > 1_000_000
+    rows = (out / "evaluations.csv").read_text().splitlines()
+    assert rows[0] == "step,accuracy,fid"
+    assert [row.split(",")[0] for row in rows[1:]] == [str(step) for step in range(0, 151, 25)]
     for name in ("class_grid", "accuracy", "training"):
         assert (out / f"{name}.png").stat().st_size > 10_000
         assert f"{name}.png" in (out / "summary.md").read_text()

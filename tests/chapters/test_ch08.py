@@ -9,7 +9,8 @@ def test_chapter_08_infogan_codes_are_legible(run_chapter, feature_network):
     uses c), its guesses of both continuous codes correlate positively with the true ones,
     and the categorical code, matched one to one to the classes, agrees with the true
     class of real test images at least twice as often as chance (0.1), though no label
-    was ever seen."""
+    was ever seen. The Trainer evaluated at step 0 and every 25 steps (steps / 6), and
+    evaluations.csv holds that whole history."""
     _, _, cache = feature_network
     results, out = run_chapter("08", "--quick", "--feature-cache", str(cache))
     assert results["steps"] == 150
@@ -21,6 +22,10 @@ def test_chapter_08_infogan_codes_are_legible(run_chapter, feature_network):
         assert (out / f"{name}.png").stat().st_size > 10_000
     header = (out / "metrics.csv").read_text().splitlines()[0]
     assert header == "step,loss_d,loss_g,info,mi_lower_bound"
+    rows = (out / "evaluations.csv").read_text().splitlines()
+    assert rows[0] == "step,q_category_accuracy,clustering_accuracy," \
+                      "generated_clustering_accuracy,fid"
+    assert [row.split(",")[0] for row in rows[1:]] == [str(step) for step in range(0, 151, 25)]
 
 
 def test_chapter_08_matching_agrees_with_the_exercise_answer():
