@@ -9,13 +9,12 @@ one line on stderr, naming the problem, and a non-zero exit status: 2 for argume
 that are wrong in themselves, 1 for files that cannot be read or written. No traceback:
 the person typing the command needs the cause, not minigan's call stack.
 """
-import argparse
 import os
 import pathlib
 import sys
 
 import minigan
-from minigan import models
+from minigan import experiment, models
 from minigan.checkpoint import CheckpointError, load_checkpoint
 from minigan.training import save_image_grid
 
@@ -26,37 +25,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 PROG = "python -m minigan"
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (argparse adds the usage above it)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 class SampleError(Exception):
     """What ``sample`` could not do, in a sentence for the command line."""
-
-
-def _positive_int(text):
-    """argparse type: an int >= 1 (a count of samples, of columns)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
-def _seed(text):
-    """argparse type: an int >= 0 (NumPy's generators take no negative seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
 
 
 def sample(checkpoint, n, out, seed, columns):
@@ -93,16 +63,17 @@ def sample(checkpoint, n, out, seed, columns):
 
 
 def main(argv=None):
-    parser = _OneLineParser(prog=PROG, description="Tools for minigan's training runs.")
+    parser = experiment.OneLineParser(prog=PROG, description="Tools for minigan's training runs.")
     commands = parser.add_subparsers(dest="command", required=True)
     draw = commands.add_parser("sample",
                                help="write a grid of samples from a checkpoint's generator")
     draw.add_argument("checkpoint", help="a checkpoint file, e.g. runs/.../latest.ckpt")
-    draw.add_argument("--n", type=_positive_int, default=64,
+    draw.add_argument("--n", type=experiment.whole_number(1), default=64,
                       help="how many samples (default 64)")
     draw.add_argument("--out", default="samples.png", help="the PNG to write (default samples.png)")
-    draw.add_argument("--seed", type=_seed, default=0, help="seed of z (default 0)")
-    draw.add_argument("--columns", type=_positive_int, default=8,
+    draw.add_argument("--seed", type=experiment.whole_number(0), default=0,
+                      help="seed of z (default 0)")
+    draw.add_argument("--columns", type=experiment.whole_number(1), default=8,
                       help="images per row (default 8)")
     args = parser.parse_args(argv)
 
@@ -115,7 +86,7 @@ def main(argv=None):
     try:
         path = sample(args.checkpoint, args.n, args.out, args.seed, args.columns)
     except (FileNotFoundError, CheckpointError, SampleError) as error:
-        print(f"{PROG} sample: {error}", file=sys.stderr)
+        print(f"{PROG} sample: {experiment.one_line(error)}", file=sys.stderr)
         return 1
     print(f"{args.n} samples written to {path}")
     return 0

@@ -18,6 +18,7 @@ import argparse
 import csv
 import datetime
 import json
+import math
 import os
 import pathlib
 import sys
@@ -30,43 +31,120 @@ def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=No
     """Parse the options every chapter understands, plus the chapter's own.
 
     --quick        a short run for tests and a first look (``quick_steps`` steps)
-    --steps N      the number of training steps (default ``steps``)
-    --seed N       the seed of every random draw (runs with equal seeds match)
+    --steps N      the number of training steps, N >= 1 (default ``steps``); a chapter that
+                   trains nothing (``steps=0``) has no --steps, and ``args.steps`` is 0
+    --seed N       the seed of every random draw, N >= 0 (runs with equal seeds match)
     --device D     cpu or cuda
     --threads T    BLAS threads: auto (one thread, the default) or a count; see
                    ``minigan.threads``, which this applies
     --out DIR      where to write the run (default runs/<chapter>/<timestamp>)
+
+    A mistake (``--steps -1``, ``--seed x``, ``--device cuda`` without a GPU) ends the
+    program with one line on stderr and exit status 2 (``OneLineParser``).
     """
-    parser = argparse.ArgumentParser(prog=chapter, description=description)
+    parser = OneLineParser(prog=chapter, description=description)
     parser.add_argument("--quick", action="store_true", help="a short run (tests, a first look)")
-    parser.add_argument("--steps", type=int, default=None, help=f"training steps (default {steps})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    if steps:
+        parser.add_argument("--steps", type=whole_number(1), default=None,
+                            help=f"training steps (default {steps}, quick {quick_steps})")
+    parser.add_argument("--seed", type=whole_number(0), default=0, help="random seed (default 0)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
                         help="where to compute (default: MINIGAN_DEVICE or cpu)")
     parser.add_argument("--threads", type=_thread_setting, default="auto",
                         help="threads of the matrix products: auto (one thread: the same "
                              "figures on any machine, fast on a busy one) or a count "
                              "(default auto; see minigan/threads.py)")
-    parser.add_argument("--out", type=pathlib.Path, default=None,
+    parser.add_argument("--out", type=_folder, default=None,
                         help="output folder (default runs/<chapter>/<timestamp>)")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
-    if args.steps is None:
+    if getattr(args, "steps", None) is None:
         args.steps = quick_steps if args.quick else steps
     if args.device is not None:
-        backend.set_device(args.device)
+        try:
+            backend.set_device(args.device)
+        except RuntimeError as error:   # cuda asked for, and no CuPy or no GPU
+            parser.error(f"argument --device: {error}")
     args.device = backend.get_device()
     args.threads = threads.configure(args.threads)
     backend.manual_seed(args.seed)
     return args
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``<prog>: error: <message> (see --help)``,
+    with exit status 2. (argparse prints its usage block above the message: whoever typed
+    ``--batch 0`` needs the message, and a script reading stderr gets one line per mistake.)
+    The parsers of its sub-commands are of this class too."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# argparse ``type=`` functions: each turns the text of one option into its value or refuses
+# it with argparse.ArgumentTypeError, which argparse prefixes with the option's name:
+# "argument --batch: expected a whole number >= 1, got 0".
+def whole_number(minimum, maximum=None):
+    """The ``type`` of an int option from ``minimum`` to ``maximum`` (None: no upper limit).
+
+    ``whole_number(1)`` suits counts (steps, a batch size, images), ``whole_number(0)`` seeds.
+    """
+    wanted = f"a whole number >= {minimum}" + ("" if maximum is None else f" and <= {maximum}")
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
+        return value
+    return parse
+
+
+def number(minimum=None, maximum=None, above=None, below=None):
+    """The ``type`` of a float option: finite (no nan, no inf), and within the bounds given.
+
+    ``number(above=0)`` suits a learning rate or a time, ``number(minimum=0)`` a weight that
+    may switch its term off, ``number(minimum=0, maximum=1)`` a probability or a fraction,
+    ``number(minimum=0, below=1)`` a decay that must stay under 1.
+    """
+    rules = [f"{sign} {bound:g}" for sign, bound in
+             [(">=", minimum), (">", above), ("<=", maximum), ("<", below)] if bound is not None]
+    wanted = "a number " + " and ".join(rules) if rules else "a finite number"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if not (math.isfinite(value)
+                and (minimum is None or value >= minimum) and (above is None or value > above)
+                and (maximum is None or value <= maximum) and (below is None or value < below)):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value:g}")
+        return value
+    return parse
+
+
+def _folder(text):
+    """--out: a folder to write into, existing or not; refused if it, or the nearest of its
+    parents that exists, is a file (the folder could never be made)."""
+    path = pathlib.Path(text)
+    nearest = next((p for p in [path, *path.parents] if p.exists()), path)
+    if nearest.exists() and not nearest.is_dir():
+        why = "is a file, not a folder" if nearest == path else \
+            f"cannot be made: {str(nearest)!r} is a file"
+        raise argparse.ArgumentTypeError(f"{text!r} {why}")
+    return path
+
+
 def _thread_setting(text):
     try:
         return threads.parse_setting(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        # threads' message starts with "--threads: ", which argparse says already.
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--threads: ")) from None
 
 
 def add_image_training_arguments(parser, evaluate_every=None, fid_samples=None):
@@ -95,28 +173,23 @@ def add_image_training_arguments(parser, evaluate_every=None, fid_samples=None):
                              "or ~/.cache/minigan: trained once per machine)")
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+_positive = whole_number(1)   # the counts of add_image_training_arguments
 
 
 class UsageError(ValueError):
     """A command line that cannot be run as asked: the message says what to change."""
 
 
-def command_line(main):
+def command_line(main, prog=None):
     """Run a chapter's ``main()`` as a command: a mistake in its use (bad arguments, missing
-    data, a damaged or foreign checkpoint, a diverged run) ends with one line on stderr and
-    exit status 1, not a traceback; Ctrl-C with status 130."""
+    data, a damaged or foreign checkpoint, an --out that cannot be written, a diverged run)
+    ends with one line on stderr and exit status 1, not a traceback; Ctrl-C with status 130.
+
+    ``prog`` names the command in that line (default: the script's file name)."""
     from minigan.checkpoint import CheckpointError
     from minigan.data import ChecksumError, DataNotFoundError
     from minigan.training import TrainingDiverged
-    program = pathlib.Path(sys.argv[0]).name
+    program = prog or pathlib.Path(sys.argv[0]).name
     try:
         main()
     except KeyboardInterrupt:
@@ -124,15 +197,22 @@ def command_line(main):
               f"--out FOLDER)", file=sys.stderr)
         sys.exit(130)
     except (UsageError, CheckpointError, ChecksumError, DataNotFoundError, FileNotFoundError,
-            TrainingDiverged) as error:
-        print(f"{program}: {error}", file=sys.stderr)
+            FileExistsError, NotADirectoryError, PermissionError, TrainingDiverged) as error:
+        print(f"{program}: {one_line(error)}", file=sys.stderr)
         sys.exit(1)
 
 
-# Arguments a resumed run may change freely: where and how fast it computes, how far it goes
-# and how often it saves. Any other difference changes what the run computes.
+def one_line(error):
+    """An error's message as one line: some (DataNotFoundError's) list places line by line."""
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+# Arguments a resumed run may change freely: where and how fast it computes, how far it goes,
+# how often it saves and how often it is measured (evaluation draws from a random stream of
+# its own, so it never changes the training). Any other difference changes what the run
+# computes.
 FREE_TO_CHANGE = {"resume", "allow_changes", "out", "steps", "device", "threads",
-                  "checkpoint_every", "feature_cache"}
+                  "checkpoint_every", "evaluate_every", "feature_cache"}
 
 
 def _runs_root():

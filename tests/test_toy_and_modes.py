@@ -128,6 +128,58 @@ def test_bad_weights_are_refused_with_the_rule(weights):
         toy.gaussian_mixture(10, [[0.0], [1.0], [2.0]], 0.1, rng=0, weights=weights)
 
 
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: toy.ring(-1), ValueError, "ring: n must be >= 0, got -1"),
+    (lambda: toy.ring(2.5), TypeError, r"ring: n must be a whole number \(an int\), got 2.5"),
+    (lambda: toy.ring(True), TypeError, "ring: n must be a whole number"),
+    (lambda: toy.ring(10, std=-1), ValueError, "ring: std must be one finite number >= 0"),
+    (lambda: toy.ring(10, std=float("nan")), ValueError, "ring: std must be one finite number"),
+    (lambda: toy.ring(10, n_modes=0), ValueError, "ring: n_modes must be >= 1, got 0"),
+    (lambda: toy.ring(10, radius=0), ValueError, "ring: radius must be a finite number > 0"),
+    (lambda: toy.ring(10, rng=-3), ValueError, "ring: an int rng is a seed, which must be >= 0"),
+    (lambda: toy.ring(10, rng="seed"), TypeError, "ring: rng must be None, an int seed or a "
+                                                  "generator of numpy.random.default_rng, got str"),
+    (lambda: toy.ring(10, rng=np.random.RandomState(0)), TypeError,
+     "ring: rng must be .* got RandomState"),
+    (lambda: toy.grid(10, side=0), ValueError, "grid: side must be >= 1, got 0"),
+    (lambda: toy.grid(10, spacing=-2.0), ValueError, "grid: spacing must be a finite number > 0"),
+    (lambda: toy.grid(-5), ValueError, "grid: n must be >= 0, got -5"),
+    (lambda: toy.ring_centres(n_modes=2.0), TypeError, "ring_centres: n_modes must be a whole"),
+    (lambda: toy.grid_centres(side=-1), ValueError, "grid_centres: side must be >= 1"),
+    (lambda: toy.mixture_1d(10, means=[[0.0, 1.0]]), ValueError,
+     r"mixture_1d: means must be one number per mode, a \(K,\) array, got shape \(1, 2\)"),
+    (lambda: toy.mixture_1d(10, means=["a", "b"]), TypeError, "mixture_1d: means must be numbers"),
+    (lambda: toy.mixture_1d(10, std="wide"), TypeError, "mixture_1d: std must be numbers"),
+    (lambda: toy.mixture_1d(10, weights=[0.5, 0.6]), ValueError,
+     "mixture_1d: weights must be 2 non-negative numbers summing to 1"),
+    (lambda: toy.gaussian_mixture(10, [], 0.1), ValueError,
+     r"gaussian_mixture: centres must be .* with K >= 1, got shape \(0,\)"),
+    (lambda: toy.gaussian_mixture(10, [[0.0], [np.inf]], 0.1), ValueError,
+     "gaussian_mixture: centres must be a .* of finite numbers"),
+    (lambda: toy.gaussian_mixture(10, [[0.0], [1.0]], [0.1, 0.2, 0.3]), ValueError,
+     "gaussian_mixture: std must be one finite number >= 0, or 2 of them"),
+    (lambda: toy.swiss_roll(-1), ValueError, "swiss_roll: n must be >= 0, got -1"),
+    (lambda: toy.swiss_roll(10, noise=-0.1), ValueError,
+     "swiss_roll: noise must be a finite number >= 0"),
+    (lambda: toy.swiss_roll(10, turns=0), ValueError,
+     "swiss_roll: turns must be a finite number > 0"),
+])
+def test_samplers_refuse_bad_arguments_by_function_and_name(call, error, message):
+    """A count that is negative or not an int, a negative or NaN std, an rng that is not
+    one, a shape that does not fit: refused with the sampler's and the argument's names,
+    never drawn from (numpy would take a negative std, or a float n, with no complaint)."""
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_samplers_take_numpy_ints_and_zero_samples():
+    """n may be a NumPy int (a product of array sizes) and may be 0: an empty (0, dim) draw."""
+    samples, centres = toy.ring(np.int64(3), rng=0)
+    assert samples.shape == (3, 2) and centres.shape == (8, 2)
+    assert toy.grid(0, rng=0)[0].shape == (0, 2)
+    assert toy.swiss_roll(0, rng=np.random.default_rng(0)).shape == (0, 2)
+
+
 def test_per_component_std():
     """``std`` may give one standard deviation per component."""
     samples, labels = toy.gaussian_mixture(6000, [[0.0], [100.0]], [0.1, 2.0], rng=4)

@@ -588,4 +588,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

@@ -432,14 +432,17 @@ def plot_values(part_a, part_d, best_a):
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--d-steps", type=int, default=1500,
+    count = experiment.whole_number(1)
+    parser.add_argument("--d-steps", type=count, default=1500,
                         help="steps of D against the fixed G in part (a) (default 1500)")
-    parser.add_argument("--batch", type=int, default=512, help="samples of each kind per step")
+    parser.add_argument("--batch", type=count, default=512,
+                        help="samples of each kind per step (default 512)")
     # Only the two generator losses of the cross-entropy game this chapter's D plays; the
     # other entries of losses.LOSSES pair with discriminator losses of their own.
     parser.add_argument("--generator-loss", choices=["saturating", "nonsaturating"],
                         default="nonsaturating", help="G's loss in part (d)")
-    parser.add_argument("--k", type=int, default=1, help="steps of D per step of G in (d)")
+    parser.add_argument("--k", type=count, default=1,
+                        help="steps of D per step of G in (d) (default 1)")
 
 
 def main(argv=None):
@@ -537,4 +540,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

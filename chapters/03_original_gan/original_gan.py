@@ -12,6 +12,7 @@
 # MINIGAN_DATA to the folder holding `fashion-mnist/`).
 
 # %%
+import argparse
 import math
 
 import numpy as np
@@ -198,12 +199,22 @@ def plot_parzen(scores):
     return figure
 
 
+def thousands(text):
+    """--samples: the GAN's samples come in batches of 1000, and the real ones, as many, are
+    drawn without replacement from the 50,000 training images."""
+    value = experiment.whole_number(1000, 50_000)(text)
+    if value % 1000:
+        raise argparse.ArgumentTypeError(f"expected a multiple of 1000, got {value}")
+    return value
+
+
 def main(argv=None):
     def options(parser):
         parser.add_argument("--dataset", choices=["fashion-mnist", "mnist-test"],
                             default="fashion-mnist")
-        parser.add_argument("--samples", type=int, default=None,
-                            help="samples for the Parzen window (default 10000, quick 2000)")
+        parser.add_argument("--samples", type=thousands, default=None,
+                            help="samples for the Parzen window: 1000 to 50000 in steps of "
+                                 "1000 (default 10000, quick 2000)")
     args = experiment.parse_args("03_original_gan", argv, steps=1500, quick_steps=150,
                                  add_arguments=options,
                                  description="Chapter 03: the original GAN on images")
@@ -233,4 +244,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

@@ -254,18 +254,34 @@ CONFIG = {
 }
 
 
+# What each setting of CONFIG may be: counts from 1 (K from 0: no look-ahead, the plain
+# loss), rates above 0, and the two fractions in [0, 1] and [0, 1).
+CONFIG_TYPES = {
+    "hidden": experiment.whole_number(1), "layers": experiment.whole_number(1),
+    "z_dim": experiment.whole_number(1), "batch": experiment.whole_number(1),
+    "lr_g": experiment.number(above=0), "lr_d": experiment.number(above=0),
+    "decay": experiment.number(minimum=0, maximum=1),
+    "ema": experiment.number(minimum=0, below=1),
+    "pack": experiment.whole_number(1),
+    "unroll_steps": experiment.whole_number(0), "unroll_lr": experiment.number(above=0),
+    "unrolled_lr_d": experiment.number(above=0),
+}
+
+
 def add_arguments(parser):
+    count = experiment.whole_number(1)
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--seeds", type=int, default=5, help="independent runs (default 5)")
-    parser.add_argument("--unrolled-training-steps", type=int, default=None,
+    parser.add_argument("--seeds", type=count, default=5, help="independent runs (default 5)")
+    parser.add_argument("--unrolled-training-steps", type=count, default=None,
                         help="training steps of the unrolled GAN, each of which costs about "
                              "K + 1 plain steps (default: steps / (K + 1), the same compute)")
-    parser.add_argument("--evaluate-every", type=int, default=None,
+    parser.add_argument("--evaluate-every", type=count, default=None,
                         help="measure the modes every N steps (default steps / 10)")
     for key, value in CONFIG.items():
         if key != "betas":
-            parser.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
+            parser.add_argument("--" + key.replace("_", "-"), type=CONFIG_TYPES[key],
+                                default=value, help=f"(default {value})")
 
 
 # %%
@@ -427,4 +443,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

@@ -189,20 +189,25 @@ def trivial_baselines(train_images, n, rng):
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--n", type=int, default=None,
+    # N from 1000: the fit of FID's bias needs two sizes of at least 500 (500 and 1000).
+    parser.add_argument("--n", type=experiment.whole_number(1000, 10_000), default=None,
                         help="images in the reference and in each set (default 5000, quick 1000; "
-                             "at most 10000, the test split's size)")
-    parser.add_argument("--noise-levels", type=float, nargs="+",
-                        default=[0.05, 0.1, 0.2, 0.4, 0.8])
-    parser.add_argument("--blur-levels", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0, 3.0])
-    parser.add_argument("--classes", type=int, nargs="+", default=[10, 5, 2, 1],
-                        help="the k of the mode-dropping sets")
-    parser.add_argument("--class-draws", type=int, default=3,
+                             "from 1000 to 10000, the test split's size)")
+    parser.add_argument("--noise-levels", type=experiment.number(above=0), nargs="+",
+                        default=[0.05, 0.1, 0.2, 0.4, 0.8],
+                        help="sigma of the added noise, each > 0 (level 0, the clean set, is "
+                             "always measured)")
+    parser.add_argument("--blur-levels", type=experiment.number(above=0), nargs="+",
+                        default=[0.5, 1.0, 1.5, 2.0, 3.0],
+                        help="sigma of the blur in pixels, each > 0")
+    parser.add_argument("--classes", type=experiment.whole_number(1, 10), nargs="+",
+                        default=[10, 5, 2, 1], help="the k of the mode-dropping sets, 1 to 10")
+    parser.add_argument("--class-draws", type=experiment.whole_number(1), default=3,
                         help="random choices of the k classes, for each k < 10 (default 3)")
-    parser.add_argument("--kid-subsets", type=int, default=None,
+    parser.add_argument("--kid-subsets", type=experiment.whole_number(1), default=None,
                         help="KID's random subsets (default 100, quick 20)")
-    parser.add_argument("--kid-subset-size", type=int, default=None,
-                        help="images per KID subset (default 1000, quick 500)")
+    parser.add_argument("--kid-subset-size", type=experiment.whole_number(2), default=None,
+                        help="images per KID subset, at least 2 (default 1000, quick 500)")
     parser.add_argument("--feature-cache", default=None,
                         help="the folder the feature network is cached under (default "
                              "MINIGAN_CACHE or ~/.cache/minigan: once per machine)")
@@ -475,4 +480,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

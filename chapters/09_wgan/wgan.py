@@ -278,15 +278,26 @@ CONFIG = {
 }
 
 
+# What each setting of CONFIG may be: counts from 1, rates and c above 0, lambda from 0
+# (0 switches the penalty off: WGAN-GP's critic then goes unconstrained).
+CONFIG_TYPES = {
+    "hidden": experiment.whole_number(1), "layers": experiment.whole_number(1),
+    "batch": experiment.whole_number(1), "n_critic": experiment.whole_number(1),
+    "gp_lr": experiment.number(above=0), "gp_weight": experiment.number(minimum=0),
+    "clip_lr": experiment.number(above=0), "clip": experiment.number(above=0),
+}
+
+
 def add_arguments(parser):
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=None,
                         help="default: all three (the ring only with --quick)")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--evaluate-every", type=int, default=None,
+    parser.add_argument("--evaluate-every", type=experiment.whole_number(1), default=None,
                         help="measure every N generator steps (default steps / 10)")
     for key, value in CONFIG.items():
         if key != "betas":
-            parser.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
+            parser.add_argument("--" + key.replace("_", "-"), type=CONFIG_TYPES[key],
+                                default=value, help=f"(default {value})")
 
 
 # %% [markdown]
@@ -474,4 +485,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

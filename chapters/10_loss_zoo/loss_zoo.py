@@ -403,22 +403,25 @@ def plot_samples(out, methods, seed):
 # %%
 def add_arguments(parser):
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+    parser.add_argument("--seeds", type=experiment.whole_number(0), nargs="+", default=None,
                         help="the seeds to race (default 0 1 2; quick: 0)")
-    parser.add_argument("--budget", type=float, default=None,
+    parser.add_argument("--budget", type=experiment.number(above=0), default=None,
                         help="CPU seconds of training per run (default 90, quick 12)")
-    parser.add_argument("--evaluations", type=int, default=4,
+    parser.add_argument("--evaluations", type=experiment.whole_number(1), default=4,
                         help="FID at this many equally spaced moments of the budget")
-    parser.add_argument("--fid-samples", type=int, default=None,
-                        help="images per FID (default 2000, quick 500)")
-    parser.add_argument("--workers", type=int, default=2, help="runs at a time (one core each)")
+    # FID's reference is the first N test images, of 10,000; precision and recall need more
+    # than k = 3 images.
+    parser.add_argument("--fid-samples", type=experiment.whole_number(4, 10_000), default=None,
+                        help="images per FID, 4 to 10000 (default 2000, quick 500)")
+    parser.add_argument("--workers", type=experiment.whole_number(1), default=2,
+                        help="runs at a time (one core each)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the finished runs in --out and do only the others")
     parser.add_argument("--feature-cache", default=None,
                         help="folder of the cached feature network (default runs/)")
     parser.add_argument("--one", choices=list(METHODS), default=None,
                         help="(internal) train only this method with --seed and exit")
-    parser.add_argument("--moments", type=float, nargs="+", default=None,
+    parser.add_argument("--moments", type=experiment.number(above=0), nargs="+", default=None,
                         help="(internal, with --one) the evaluation moments in seconds")
 
 
@@ -472,4 +475,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

@@ -2,16 +2,19 @@
 
 ``check`` exits with status 1 when any file it looks for is missing or corrupt, so
 ``python -m minigan.data check fashion-mnist && ...`` runs on only where the data is whole.
+A mistake ends with one line on stderr: exit status 2 for arguments argparse refuses, 1 for
+a fetch that fails (no network, every mirror refused, a folder that cannot be written).
 """
-import argparse
 import sys
 
 from minigan.data import sources
+from minigan.experiment import OneLineParser, one_line
+
+PROG = "python -m minigan.data"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m minigan.data",
-                                     description="Find, verify and fetch minigan's datasets.")
+    parser = OneLineParser(prog=PROG, description="Find, verify and fetch minigan's datasets.")
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("fetch", help="download a dataset into data/ (verified)")
     fetch.add_argument("name", choices=sorted(sources.CATALOGUE))
@@ -24,9 +27,15 @@ def main(argv=None):
     if args.command == "fetch":
         try:
             written = sources.fetch(args.name, args.folder)
-        except sources.DataNotFoundError as error:
-            print(error, file=sys.stderr)
+        except (OSError, sources.ChecksumError) as error:
+            # OSError: DataNotFoundError (every mirror failed; it lists them), or a --folder
+            # that cannot be made or written. ChecksumError: a file already there is damaged.
+            print(f"{PROG} fetch: {one_line(error)}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            print(f"{PROG} fetch: interrupted; run it again to fetch what is still missing",
+                  file=sys.stderr)
+            return 130
         print(f"{args.name}: {len(written)} file(s) downloaded and verified" if written
               else f"{args.name}: already present and verified")
         return 0
@@ -50,6 +59,7 @@ def main(argv=None):
               f"them", file=sys.stderr)
         return 1
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -238,18 +238,25 @@ def _load_cached(config, folder):
 
 
 def main(argv=None):
-    import argparse
-    parser = argparse.ArgumentParser(prog="python -m minigan.metrics.features",
-                                     description="Train (or find in the cache) minigan's "
-                                                 "feature network and report its test accuracy.")
+    """``python -m minigan.metrics.features [DATASET] [--root DIR]``. A mistake ends with one
+    line on stderr: status 2 for bad arguments, 1 for missing or damaged data."""
+    from minigan.experiment import OneLineParser
+    parser = OneLineParser(prog=PROG, description="Train (or find in the cache) minigan's "
+                                                  "feature network and report its test accuracy.")
     parser.add_argument("dataset", nargs="?", default="fashion-mnist", choices=["fashion-mnist"])
     parser.add_argument("--root", default=None, help="where the data lies (see data/README.md)")
     args = parser.parse_args(argv)
+    if args.root is not None and not pathlib.Path(args.root).is_dir():
+        # a cached network needs no data: a mistyped --root would pass unnoticed
+        parser.error(f"argument --root: {args.root!r} is not a folder")
     config = {**CONFIG, "dataset": args.dataset}
     model, test_accuracy = load_feature_classifier(args.dataset, root=args.root)
     print(f"feature network for {args.dataset}: test accuracy {100 * test_accuracy:.2f}%, "
           f"weights in {cache_folder(config)}")
 
 
+PROG = "python -m minigan.metrics.features"
+
 if __name__ == "__main__":
-    main()
+    from minigan.experiment import command_line
+    command_line(main, prog=PROG)
