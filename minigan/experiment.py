@@ -158,7 +158,9 @@ def add_image_training_arguments(parser, evaluate_every=None, fid_samples=None):
     parser.add_argument("--evaluate-every", type=_positive, default=None,
                         help=f"measure G every N steps (default {evaluate_every or chapters_own}); "
                              f"also at step 0 and at the end")
-    parser.add_argument("--fid-samples", type=_positive, default=None,
+    # At least 4 images: a covariance and the k = 3 neighbours of precision and recall need
+    # them; at most the 10,000 images of the test split, which the measurements draw from.
+    parser.add_argument("--fid-samples", type=whole_number(4, 10_000), default=None,
                         help=f"images per FID and per measurement (default "
                              f"{fid_samples or chapters_own})")
     parser.add_argument("--checkpoint-every", type=_positive, default=250,

@@ -219,9 +219,13 @@ def main(argv=None):
                                  add_arguments=options,
                                  description="Chapter 03: the original GAN on images")
     args.samples = args.samples or (2000 if args.quick else 10000)
+    train_images, validation, test = load_splits(args.dataset)
+    if args.samples > len(train_images):   # the real samples are drawn without replacement
+        raise experiment.UsageError(
+            f"--samples {args.samples} is more than the {len(train_images)} training images of "
+            f"{args.dataset}; give --samples {len(train_images) // 1000 * 1000} or fewer")
     run = experiment.Run("03_original_gan", args, title="Chapter 03: the original GAN")
 
-    train_images, validation, test = load_splits(args.dataset)
     if args.quick:
         validation, test = validation[:500], test[:1000]
     else:

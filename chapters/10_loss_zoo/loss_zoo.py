@@ -303,8 +303,8 @@ def race(script, args, out, moments):
                 for _, _, other_log, other in running:
                     other.kill()
                     other_log.close()
-                raise RuntimeError(f"the run {name} seed {seed} failed (exit code "
-                                   f"{process.returncode}); its output is in {log.name}")
+                raise experiment.UsageError(f"the run {name} seed {seed} failed (exit code "
+                                            f"{process.returncode}); its output is in {log.name}")
             progress.update(last=f"{name} seed {seed}")
     progress.close()
     return {(r["method"], r["seed"]): r for r in
