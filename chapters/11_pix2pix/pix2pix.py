@@ -27,8 +27,6 @@
 # two cores; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%
-import time
-
 import numpy as np
 
 import minigan
@@ -155,8 +153,9 @@ def make_step(nets, D, opt_g, opt_d, lam):
 # %% [markdown]
 # ## Measuring against the truth
 #
-# Every `--evaluate-every` steps both generators translate the edges of `--fid-samples`
-# test images (evaluation mode). Three numbers for each:
+# The Trainer measures at step 0, every `--evaluate-every` steps and at the end: both
+# generators translate the edges of `--fid-samples` test images (evaluation mode). Three
+# numbers for each, named after the generator ("pix2pix l1", "l1_only fid", ...):
 #
 # * **L1 to the truth**: the mean |G(x) - y| over pixels, on the [-1, 1] scale. Two
 #   yardsticks: the untrained U-Net (step 0), and the pixel-wise median of the training
@@ -191,9 +190,14 @@ def measure(network, G, edges, truth, reference):
             "sharpness": sharpness(outputs, truth)}
 
 
-def measure_both(network, nets, edges, truth, reference):
-    return {name: measure(network, getattr(nets, name), edges, truth, reference)
-            for name in ("pix2pix", "l1_only")}
+def make_evaluation(network, nets, edges, truth, reference):
+    """The Trainer's evaluation: ``measure`` for each generator, as one flat dict
+    {"pix2pix l1": ..., "pix2pix fid": ..., ..., "l1_only sharpness": ...}."""
+    def evaluate(step):
+        return {f"{name} {quantity}": value for name in ("pix2pix", "l1_only")
+                for quantity, value in measure(network, getattr(nets, name), edges, truth,
+                                               reference).items()}
+    return evaluate
 
 
 # %%
@@ -225,17 +229,15 @@ def plot_comparison(nets, edges, truth, labels):
     return figure
 
 
-def plot_training(run_dir, evaluations, floor, median_image_l1):
-    import csv
+def plot_training(metrics, evaluations, floor, median_image_l1):
     import matplotlib.pyplot as plt
-    with open(run_dir / "metrics.csv", newline="") as file:
-        rows = list(csv.DictReader(file))
     figure, axes = plt.subplots(1, 4, figsize=(19, 3.8))
     steps = [e["step"] for e in evaluations]
     for name, label in (("l1_only", "L1 only"), ("pix2pix", "pix2pix")):
-        axes[0].plot(steps, [e[name]["l1"] for e in evaluations], marker="o", label=label)
-        axes[1].plot(steps, [e[name]["fid"] for e in evaluations], marker="o", label=label)
-        axes[2].plot(steps, [e[name]["sharpness"] for e in evaluations], marker="o", label=label)
+        axes[0].plot(steps, [e[f"{name} l1"] for e in evaluations], marker="o", label=label)
+        axes[1].plot(steps, [e[f"{name} fid"] for e in evaluations], marker="o", label=label)
+        axes[2].plot(steps, [e[f"{name} sharpness"] for e in evaluations], marker="o",
+                     label=label)
     axes[0].axhline(median_image_l1, color="gray", linestyle=":",
                     label="the median training image")
     axes[0].set_title("L1 to the true test image (lower is better)")
@@ -244,9 +246,8 @@ def plot_training(run_dir, evaluations, floor, median_image_l1):
     axes[1].set_title("FID to real test images (own features)")
     axes[2].axhline(1, color="gray", linestyle=":", label="as sharp as the truth")
     axes[2].set_title("sharpness: mean Sobel magnitude / the truth's")
-    step = [int(r["step"]) for r in rows]
-    axes[3].plot(step, [float(r["d_real"]) for r in rows], label="D(x, y), real pairs")
-    axes[3].plot(step, [float(r["d_fake"]) for r in rows], label="D(x, G(x)), pix2pix's")
+    axes[3].plot(metrics["step"], metrics["d_real"], label="D(x, y), real pairs")
+    axes[3].plot(metrics["step"], metrics["d_fake"], label="D(x, G(x)), pix2pix's")
     axes[3].axhline(0.5, color="gray", linestyle=":")
     axes[3].set_title("D's mean probability of 'real' (over patches)")
     for axis in axes:
@@ -262,11 +263,8 @@ def add_arguments(parser):
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--lam", type=float, default=100.0, help="the weight of L1 (lambda)")
     parser.add_argument("--width", type=int, default=32, help="the U-Net's first width")
-    parser.add_argument("--evaluate-every", type=int, default=None,
-                        help="L1, FID and sharpness every N steps (default steps / 8)")
-    parser.add_argument("--fid-samples", type=int, default=None,
-                        help="test images per measurement (default 2000, quick 500)")
-    experiment.add_image_training_arguments(parser)   # checkpoints, --resume, --feature-cache
+    experiment.add_image_training_arguments(parser, evaluate_every="steps / 8",
+                                            fid_samples="2000, quick 500")
 
 
 def main(argv=None):
@@ -274,7 +272,7 @@ def main(argv=None):
                                  add_arguments=add_arguments,
                                  description="Chapter 11: pix2pix, edges to garments")
     args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    every = args.evaluate_every or max(args.steps // 8, 1)
+    args.evaluate_every = args.evaluate_every or max(args.steps // 8, 1)
     n = args.fid_samples
     run = experiment.Run("11_pix2pix", args, title="Chapter 11: pix2pix, edges to garments")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
@@ -295,45 +293,33 @@ def main(argv=None):
                            seed=args.seed)
     trainer = Trainer(make_step(nets, D, opt_g, opt_d, args.lam), batches, args.steps, run,
                       G=nets, D=D, opt_g=opt_g, opt_d=opt_d, log_every=10,
-                      checkpoint_every=args.checkpoint_every, resume=args.resume)
-    # Measured where training starts: at step 0 the untrained U-Net, after --resume the
-    # checkpoint's state (so a run resumed at its last step still reports its numbers).
-    evaluations = [{"step": trainer.step,
-                    **measure_both(network, nets, test_edges, truth, reference)}]
-    start = time.perf_counter()
-    while trainer.step < args.steps:
-        trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
-        trainer.fit()
-        evaluations.append({"step": trainer.step,
-                            **measure_both(network, nets, test_edges, truth, reference)})
-        print(f"step {trainer.step}: " + "; ".join(
-            f"{name}: L1 {m['l1']:.3f}, FID {m['fid']:.3g}, sharpness {m['sharpness']:.2f}"
-            for name, m in evaluations[-1].items() if name != "step"))
-    seconds = time.perf_counter() - start
+                      checkpoint_every=args.checkpoint_every,
+                      evaluate_fn=make_evaluation(network, nets, test_edges, truth, reference),
+                      evaluate_every=args.evaluate_every, resume=args.resume)
+    if trainer.finished:
+        return run.already_finished(trainer.step)
+    evaluations = trainer.fit()
 
     run.savefig(plot_edges(test_images), "edges", "the input: Sobel edges of test images")
     run.savefig(plot_comparison(nets, test_edges, truth, test_labels[:n]), "comparison",
                 "edges | L1 only | pix2pix | truth, one test image of each class")
-    run.savefig(plot_training(run.dir, evaluations, floor_fid, median_image_l1), "training",
-                "L1, FID, sharpness and D's outputs over training")
-    first, last = evaluations[0], evaluations[-1]
-    untrained = first["step"] == 0
+    run.savefig(plot_training(run.metrics(), evaluations, floor_fid, median_image_l1),
+                "training", "L1, FID, sharpness and D's outputs over training")
+    first, last = evaluations[0], evaluations[-1]   # first: the untrained U-Net, step 0
     results = {"feature network test accuracy": round(accuracy, 4),
-               "L1 to the truth: pix2pix": round(last["pix2pix"]["l1"], 4),
-               "L1 to the truth: L1 only": round(last["l1_only"]["l1"], 4),
+               "L1 to the truth: pix2pix": round(last["pix2pix l1"], 4),
+               "L1 to the truth: L1 only": round(last["l1_only l1"], 4),
                "L1 to the truth: the median training image": round(median_image_l1, 4),
-               "L1 to the truth: untrained U-Net (step 0)":
-                   round(first["pix2pix"]["l1"], 4) if untrained else float("nan"),
-               "FID: pix2pix": round(last["pix2pix"]["fid"], 2),
-               "FID: L1 only": round(last["l1_only"]["fid"], 2),
+               "L1 to the truth: untrained U-Net (step 0)": round(first["pix2pix l1"], 4),
+               "FID: pix2pix": round(last["pix2pix fid"], 2),
+               "FID: L1 only": round(last["l1_only fid"], 2),
                "FID of real test images (the floor)": round(floor_fid, 2),
-               "FID: untrained U-Net (step 0)":
-                   round(first["pix2pix"]["fid"], 2) if untrained else float("nan"),
-               "sharpness: pix2pix": round(last["pix2pix"]["sharpness"], 3),
-               "sharpness: L1 only": round(last["l1_only"]["sharpness"], 3),
+               "FID: untrained U-Net (step 0)": round(first["pix2pix fid"], 2),
+               "sharpness: pix2pix": round(last["pix2pix sharpness"], 3),
+               "sharpness: L1 only": round(last["l1_only sharpness"], 3),
                "share of edge pixels in the inputs": round(float((test_edges > 0).mean()), 3),
                "images per measurement": n, "steps": trainer.step,
-               "training seconds (this session)": round(seconds, 1)}
+               "training seconds (this session)": round(trainer.seconds, 1)}
     run.finish(results, notes="L1 is the mean absolute difference per pixel on the [-1, 1] "
                               "scale. FID is on minigan's own feature network, not Inception's: "
                               "comparable only within minigan.")
@@ -341,4 +327,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

@@ -34,8 +34,6 @@
 # one core; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%
-import time
-
 import numpy as np
 
 import minigan
@@ -155,6 +153,12 @@ class Discriminators(nn.Module):
 # new one takes its place. D so keeps being reminded of what G used to do, and G cannot
 # win by hopping from one trick to the next that the latest D does not know yet
 # (exercise 12.1). The pool holds detached arrays: D's loss must not reach G.
+#
+# What D sees at the next step depends on the images in the pool and on its coin, so
+# both are part of the training state: `state_dict()` hands them over (the images as
+# one array, the coin's `bit_generator.state`), and the Trainer keeps them in every
+# checkpoint beside the networks. A resumed run then tosses the same coins and hands D
+# the same old fakes as a run that never stopped.
 
 
 # %%
@@ -182,6 +186,17 @@ class ImagePool:
                 chosen.append(image)
         xp = backend.array_module(fakes.data)
         return minigan.tensor(xp.stack(chosen))
+
+    def state_dict(self):
+        """The stored images as one host array (n, C, H, W) and the coin's generator state."""
+        images = [backend.to_numpy(image) for image in self.images]
+        return {"images": np.stack(images) if images else np.zeros((0,), dtype=np.float32),
+                "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        """Go on from a ``state_dict()``: its images (on the current device) and its coin."""
+        self.images = [backend.asarray(image).copy() for image in state["images"]]
+        self.rng.bit_generator.state = state["rng"]
 
 
 # %% [markdown]
@@ -234,9 +249,10 @@ def make_step(nets, Ds, opt_g, opt_d, pools, lam=10.0, identity=0.5):
 # %% [markdown]
 # ## Measuring, through the hidden pairing
 #
-# Every `--evaluate-every` steps both translators run on `--fid-samples` test images
-# and their edge maps (evaluation mode; instance norm has no running statistics, so
-# it computes the same thing as in training). The numbers, all on the [-1, 1] scale:
+# The Trainer measures at step 0, every `--evaluate-every` steps and at the end: both
+# translators run on `--fid-samples` test images and their edge maps (evaluation mode;
+# instance norm has no running statistics, so it computes the same thing as in
+# training). The numbers, all on the [-1, 1] scale:
 #
 # * **Cycle errors** |F(G(a)) - a| and |G(F(b)) - b|, the mean over pixels: what the
 #   training minimised, on images it never saw. The untrained nets (step 0) are the
@@ -264,17 +280,19 @@ def translate(net, images, batch=500):
                                for i in range(0, len(images), batch)])
 
 
-def measure(network, nets, edges, truth, labels, reference):
-    """Cycle errors, L1 to the hidden truth, the share of G(edges) in the true garment's
-    class, and FID / precision / recall of G(edges)."""
-    fake_b, fake_a = translate(nets.G, edges), translate(nets.F, truth)
-    scores = features.image_scores(network, fake_b, reference)
-    classes = features.predict(network, fake_b)[1].argmax(axis=1)
-    return {"cycle_a": float(np.abs(translate(nets.F, fake_b) - edges).mean()),
-            "cycle_b": float(np.abs(translate(nets.G, fake_a) - truth).mean()),
-            "l1": float(np.abs(fake_b - truth).mean()),
-            "l1_edges": float(np.abs(fake_a - edges).mean()),
-            "class": float(np.mean(classes == labels)), **scores}
+def make_evaluation(network, nets, edges, truth, labels, reference):
+    """The Trainer's evaluation: cycle errors, L1 to the hidden truth, the share of G(edges)
+    in the true garment's class, and FID / precision / recall of G(edges)."""
+    def evaluate(step):
+        fake_b, fake_a = translate(nets.G, edges), translate(nets.F, truth)
+        scores = features.image_scores(network, fake_b, reference)
+        classes = features.predict(network, fake_b)[1].argmax(axis=1)
+        return {"cycle_a": float(np.abs(translate(nets.F, fake_b) - edges).mean()),
+                "cycle_b": float(np.abs(translate(nets.G, fake_a) - truth).mean()),
+                "l1": float(np.abs(fake_b - truth).mean()),
+                "l1_edges": float(np.abs(fake_a - edges).mean()),
+                "class": float(np.mean(classes == labels)), **scores}
+    return evaluate
 
 
 # %%
@@ -297,11 +315,8 @@ def plot_round_trips(nets, edges, truth, labels):
     return figure
 
 
-def plot_training(run_dir, evaluations, floor, median_image_l1, ceiling):
-    import csv
+def plot_training(metrics, evaluations, floor, median_image_l1, ceiling):
     import matplotlib.pyplot as plt
-    with open(run_dir / "metrics.csv", newline="") as file:
-        rows = list(csv.DictReader(file))
     figure, axes = plt.subplots(1, 5, figsize=(23, 3.8))
     steps = [e["step"] for e in evaluations]
     axes[0].plot(steps, [e["cycle_a"] for e in evaluations], marker="o", label="|F(G(a)) - a|")
@@ -321,9 +336,8 @@ def plot_training(run_dir, evaluations, floor, median_image_l1, ceiling):
     axes[2].axhline(floor, color="gray", linestyle=":", label="real test images (floor)")
     axes[2].set_yscale("log")
     axes[2].set_title("FID to real test images (own features)")
-    step = [int(r["step"]) for r in rows]
-    axes[3].plot(step, [float(r["d_real_b"]) for r in rows], label="D_B(b), real garments")
-    axes[3].plot(step, [float(r["d_fake_b"]) for r in rows], label="D_B(pooled G(a))")
+    axes[3].plot(metrics["step"], metrics["d_real_b"], label="D_B(b), real garments")
+    axes[3].plot(metrics["step"], metrics["d_fake_b"], label="D_B(pooled G(a))")
     axes[3].set_title("D_B's mean score (1 real, 0 fake)")
     for axis in axes:
         axis.set_xlabel("step")
@@ -342,11 +356,8 @@ def add_arguments(parser):
     parser.add_argument("--pool", type=int, default=50, help="fakes kept for each D (0: none)")
     parser.add_argument("--width", type=int, default=8, help="the generators' first width")
     parser.add_argument("--blocks", type=int, default=3, help="residual blocks per generator")
-    parser.add_argument("--evaluate-every", type=int, default=None,
-                        help="the measurements every N steps (default steps / 4)")
-    parser.add_argument("--fid-samples", type=int, default=None,
-                        help="test images per measurement (default 2000, quick 500)")
-    experiment.add_image_training_arguments(parser)   # checkpoints, --resume, --feature-cache
+    experiment.add_image_training_arguments(parser, evaluate_every="steps / 4",
+                                            fid_samples="2000, quick 500")
 
 
 def main(argv=None):
@@ -354,7 +365,7 @@ def main(argv=None):
                                  add_arguments=add_arguments,
                                  description="Chapter 12: CycleGAN, unpaired edges and garments")
     args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    every = args.evaluate_every or max(args.steps // 4, 1)
+    args.evaluate_every = args.evaluate_every or max(args.steps // 4, 1)
     n = args.fid_samples
     run = experiment.Run("12_cyclegan", args, title="Chapter 12: CycleGAN, unpaired translation")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
@@ -378,52 +389,43 @@ def main(argv=None):
     opt_g = minigan.optim.Adam(nets.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = minigan.optim.Adam(Ds.parameters(), lr=args.lr, betas=(0.5, 0.999))
     pools = ImagePool(args.pool, seed=args.seed), ImagePool(args.pool, seed=args.seed + 1)
-    batches = data.Batches(domain_a, domain_b, batch_size=args.batch, seed=args.seed)
+    # The pools are part of the state a step depends on: the checkpoint keeps them too.
     trainer = Trainer(make_step(nets, Ds, opt_g, opt_d, pools, args.lam, args.identity),
-                      batches, args.steps, run, G=nets, D=Ds, opt_g=opt_g, opt_d=opt_d,
-                      log_every=10, checkpoint_every=args.checkpoint_every, resume=args.resume)
-    evaluations = [{"step": trainer.step,
-                    **measure(network, nets, test_edges, truth, truth_labels, reference)}]
-    start = time.perf_counter()
-    while trainer.step < args.steps:
-        trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
-        trainer.fit()
-        evaluations.append({"step": trainer.step,
-                            **measure(network, nets, test_edges, truth, truth_labels, reference)})
-        m = evaluations[-1]
-        print(f"step {trainer.step}: cycle A {m['cycle_a']:.3f}, cycle B {m['cycle_b']:.3f}, "
-              f"L1 to the truth {m['l1']:.3f}, true class {m['class']:.3f}, FID {m['fid']:.3g}")
-    seconds = time.perf_counter() - start
+                      data.Batches(domain_a, domain_b, batch_size=args.batch, seed=args.seed),
+                      args.steps, run, G=nets, D=Ds, opt_g=opt_g, opt_d=opt_d,
+                      extra_state={"pool_a": pools[0], "pool_b": pools[1]}, log_every=10,
+                      checkpoint_every=args.checkpoint_every,
+                      evaluate_fn=make_evaluation(network, nets, test_edges, truth,
+                                                  truth_labels, reference),
+                      evaluate_every=args.evaluate_every, resume=args.resume)
+    if trainer.finished:
+        return run.already_finished(trainer.step)
+    evaluations = trainer.fit()
 
     run.savefig(plot_round_trips(nets, test_edges, truth, test_labels[:n]), "round_trips",
                 "translations and round trips, one test image of each class")
-    run.savefig(plot_training(run.dir, evaluations, floor_fid, median_image_l1, ceiling), "training",
-                "cycle errors, L1 to the truth, FID and D_B's scores over training")
-    first, last = evaluations[0], evaluations[-1]
-    untrained = first["step"] == 0
-
-    def at_start(name, digits=4):
-        return round(first[name], digits) if untrained else float("nan")
-
+    run.savefig(plot_training(run.metrics(), evaluations, floor_fid, median_image_l1, ceiling),
+                "training", "cycle errors, L1 to the truth, FID and D_B's scores over training")
+    first, last = evaluations[0], evaluations[-1]   # first: the untrained nets, step 0
     results = {"feature network test accuracy": round(accuracy, 4),
                "cycle error |F(G(a)) - a|": round(last["cycle_a"], 4),
                "cycle error |G(F(b)) - b|": round(last["cycle_b"], 4),
-               "cycle error |F(G(a)) - a|: untrained (step 0)": at_start("cycle_a"),
-               "cycle error |G(F(b)) - b|: untrained (step 0)": at_start("cycle_b"),
+               "cycle error |F(G(a)) - a|: untrained (step 0)": round(first["cycle_a"], 4),
+               "cycle error |G(F(b)) - b|: untrained (step 0)": round(first["cycle_b"], 4),
                "L1 to the truth |G(a) - b|": round(last["l1"], 4),
                "L1 to the truth: the median training image": round(median_image_l1, 4),
-               "L1 to the truth: untrained G (step 0)": at_start("l1"),
+               "L1 to the truth: untrained G (step 0)": round(first["l1"], 4),
                "L1 to the true edges |F(b) - a|": round(last["l1_edges"], 4),
                "G(a) in the true garment's class": round(last["class"], 4),
-               "G(a) in the true garment's class: untrained G (step 0)": at_start("class"),
+               "G(a) in the true garment's class: untrained G (step 0)": round(first["class"], 4),
                "the true garments in their class (the classifier's ceiling)": round(ceiling, 4),
                "FID: G(test edges)": round(last["fid"], 2),
                "FID of real test images (the floor)": round(floor_fid, 2),
-               "FID: untrained G (step 0)": at_start("fid", 2),
+               "FID: untrained G (step 0)": round(first["fid"], 2),
                "precision: G(test edges)": round(last["precision"], 3),
                "recall: G(test edges)": round(last["recall"], 3),
                "images per measurement": n, "steps": trainer.step,
-               "training seconds (this session)": round(seconds, 1)}
+               "training seconds (this session)": round(trainer.seconds, 1)}
     run.finish(results, notes="L1 and the cycle errors are mean absolute differences per pixel "
                               "on the [-1, 1] scale. FID is on minigan's own feature network, "
                               "not Inception's: comparable only within minigan.")
@@ -431,4 +433,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)

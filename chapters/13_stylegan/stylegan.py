@@ -19,8 +19,6 @@
 # (minutes on two cores; `--quick` for a first look; `--resume --out DIR` continues).
 
 # %%
-import time
-
 import numpy as np
 
 import minigan
@@ -256,6 +254,26 @@ def class_agreement(network, G, pairs):
     return result
 
 
+# %% [markdown]
+# ## Measuring over training
+#
+# The Trainer evaluates G at step 0, every `--evaluate-every` steps (by default a sixth of
+# the run; with `--quick` none in between) and at the end, on a random stream of its own:
+# FID, precision and recall at psi = 1 against `--fid-samples` test images, the class
+# check above on `--pairs` pairs of latents, and G's images of one fixed set of z, to
+# watch them change.
+
+
+# %%
+def make_evaluation(network, G, reference, n, pairs, fixed_z):
+    def evaluate(step):
+        with evaluating(G):
+            samples = G(fixed_z).numpy()
+        return {**measure(network, G, reference, n), **class_agreement(network, G, pairs),
+                "samples": samples}
+    return evaluate
+
+
 # %%
 def plot_mixing(G, n=6):
     """Three panels, one per style group: row i, column j is A_i's image with that
@@ -349,14 +367,11 @@ def add_arguments(parser):
     parser.add_argument("--mixing", type=float, default=0.9,
                         help="share of batches with two styles (default 0.9)")
     parser.add_argument("--z-dim", type=int, default=64)
-    parser.add_argument("--evaluate-every", type=int, default=None,
-                        help="FID and the style-mixing check every N steps "
-                             "(default steps / 6; with --quick only at the end)")
-    parser.add_argument("--fid-samples", type=int, default=None,
-                        help="images per FID (default 1000, quick 300)")
     parser.add_argument("--pairs", type=int, default=None,
                         help="latent pairs for the style-mixing check (default 500)")
-    experiment.add_image_training_arguments(parser)   # --checkpoint-every, --resume, --feature-cache
+    experiment.add_image_training_arguments(
+        parser, evaluate_every="steps / 6, with --quick the whole run",
+        fid_samples="1000, quick 300")
 
 
 PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -368,15 +383,13 @@ def main(argv=None):
                                  description="Chapter 13: a small StyleGAN at 32x32")
     args.fid_samples = args.fid_samples or (300 if args.quick else 1000)
     args.pairs = args.pairs or 500
-    every = args.evaluate_every or (args.steps if args.quick else max(args.steps // 6, 1))
+    args.evaluate_every = args.evaluate_every or max(args.steps if args.quick
+                                                     else args.steps // 6, 1)
     run = experiment.Run("13_stylegan", args, title="Chapter 13: a small StyleGAN at 32x32")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
                                                          cache_root=args.feature_cache)
-    test_images, _ = data.load("fashion-mnist", "test")
+    reference, floor_fid = features.reference_and_floor(network, args.fid_samples)
     train_images, _ = data.load("fashion-mnist", "train")
-    reference = features.predict(network, test_images[:args.fid_samples])[0]
-    held_out = features.predict(network, train_images[-args.fid_samples:])[0]
-    floor_fid = fid(held_out, reference)
 
     G, D, spec = make_models(args.z_dim, args.z_dim)
     mapping = set(id(p) for p in G.mapping.parameters())
@@ -386,40 +399,26 @@ def main(argv=None):
         lr=args.lr, betas=(args.beta1, 0.99))
     opt_d = minigan.optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.99))
     fixed_z = minigan.randn(36, args.z_dim)
-    grids = {}
-
-    def sample_grid(step):
-        with evaluating(G):
-            grids[step] = G(fixed_z).numpy()
-        return grids[step]
-
-    def evaluate(step):
-        result = {"step": step, **measure(network, G, reference, args.fid_samples),
-                  **class_agreement(network, G, args.pairs)}
-        print(f"step {step}: " + ", ".join(f"{k} {v:.3g}" for k, v in result.items()
-                                           if k != "step"))
-        return result
-
-    batches = data.Batches(train_images, batch_size=args.batch, seed=args.seed)
+    # w_avg, the centre of the truncation trick, is a buffer of G: the checkpoint holds it.
     trainer = Trainer(make_step(G, D, opt_g, opt_d, args.batch, args.gamma, args.mixing),
-                      batches, args.steps, run, G=G, D=D, opt_g=opt_g, opt_d=opt_d, spec=spec,
-                      log_every=10, sample_every=every, sample_fn=sample_grid,
-                      checkpoint_every=args.checkpoint_every, resume=args.resume)
-    evaluations = [] if trainer.step else [evaluate(0)]
-    if not trainer.step:
-        sample_grid(0)
-    start = time.perf_counter()
-    while trainer.step < args.steps:
-        trainer.total_steps = min(trainer.step + every - trainer.step % every, args.steps)
-        trainer.fit()
-        evaluations.append(evaluate(trainer.step))
-    seconds = time.perf_counter() - start
+                      data.Batches(train_images, batch_size=args.batch, seed=args.seed),
+                      args.steps, run, G=G, D=D, opt_g=opt_g, opt_d=opt_d, spec=spec,
+                      log_every=10, checkpoint_every=args.checkpoint_every,
+                      evaluate_fn=make_evaluation(network, G, reference, args.fid_samples,
+                                                  args.pairs, fixed_z),
+                      evaluate_every=args.evaluate_every, resume=args.resume)
+    if trainer.finished:
+        return run.already_finished(trainer.step)
+    evaluations = trainer.fit()
+    # What follows draws from the training stream where training left it, which a resumed
+    # run restores: the same figures and numbers as a run that never stopped.
     sweep = truncation_sweep(network, G, reference, args.fid_samples, PSIS)
     with evaluating(G):
         same = G(minigan.randn(64, args.z_dim), psi=0.0, noise=False).numpy()
 
     run.savefig(plots.grids_over_training(
-        grids, "Samples of one fixed set of z over training (psi = 1, 32x32)"), "samples",
+        {e["step"]: e["samples"] for e in evaluations},
+        "Samples of one fixed set of z over training (psi = 1, 32x32)"), "samples",
         "samples of a fixed z over training")
     run.savefig(plot_mixing(G), "style_mixing",
                 "style mixing: the coarse, middle or fine styles from another latent")
@@ -427,10 +426,9 @@ def main(argv=None):
                 "the truncation trick: images, FID, precision, recall and diversity against psi")
     run.savefig(plot_training(evaluations, floor_fid), "training",
                 "FID and the style-mixing check over training")
-    last = evaluations[-1]
+    first, last = evaluations[0], evaluations[-1]
     results = {"feature network test accuracy": round(accuracy, 4),
-               "FID at step 0": round(evaluations[0]["fid"], 2) if evaluations[0]["step"] == 0
-               else float("nan"),
+               "FID at step 0": round(first["fid"], 2),
                "FID at the end": round(last["fid"], 2),
                "precision at the end": round(last["precision"], 3),
                "recall at the end": round(last["recall"], 3),
@@ -446,7 +444,8 @@ def main(argv=None):
         for name in ("fid", "precision", "recall", "pairwise distance"):
             results[f"psi {row['psi']:g}: {name}"] = round(row[name], 4)
     results.update({"images per FID": args.fid_samples, "latent pairs": args.pairs,
-                    "steps": trainer.step, "training seconds (this session)": round(seconds, 1)})
+                    "steps": trainer.step,
+                    "training seconds (this session)": round(trainer.seconds, 1)})
     run.finish(results, notes="FID, precision, recall and the classes are measured with "
                               "minigan's own feature network (chapter 05), not Inception, on "
                               "the central 28x28 of the 32x32 images: comparable only within "
@@ -455,4 +454,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    experiment.command_line(main)
