@@ -16,6 +16,7 @@ another figure, and that is where a reader finds out why.
 """
 import argparse
 import csv
+import dataclasses
 import datetime
 import json
 import math
@@ -27,7 +28,7 @@ from minigan import backend, threads
 
 
 def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=None,
-               description=None):
+               description=None, image_training=None):
     """Parse the options every chapter understands, plus the chapter's own.
 
     --quick        a short run for tests and a first look (``quick_steps`` steps)
@@ -38,6 +39,9 @@ def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=No
     --threads T    BLAS threads: auto (one thread, the default) or a count; see
                    ``minigan.threads``, which this applies
     --out DIR      where to write the run (default runs/<chapter>/<timestamp>)
+
+    An image chapter passes ``image_training=ImageTraining(...)``: its runs also take the
+    options of :func:`add_image_training_arguments`, whose defaults are filled in here.
 
     A mistake (``--steps -1``, ``--seed x``, ``--device cuda`` without a GPU) ends the
     program with one line on stderr and exit status 2 (``OneLineParser``).
@@ -58,9 +62,13 @@ def parse_args(chapter, argv=None, steps=1000, quick_steps=100, add_arguments=No
                         help="output folder (default runs/<chapter>/<timestamp>)")
     if add_arguments is not None:
         add_arguments(parser)
+    if image_training is not None:
+        add_image_training_arguments(parser, image_training)
     args = parser.parse_args(argv)
     if getattr(args, "steps", None) is None:
         args.steps = quick_steps if args.quick else steps
+    if image_training is not None:
+        image_training.fill_in(args)
     if args.device is not None:
         try:
             backend.set_device(args.device)
@@ -147,22 +155,43 @@ def _thread_setting(text):
         raise argparse.ArgumentTypeError(str(error).removeprefix("--threads: ")) from None
 
 
-def add_image_training_arguments(parser, evaluate_every=None, fid_samples=None):
-    """The options the image chapters (06 onwards) share: evaluation, checkpoints, resuming,
-    and where the feature network of ``minigan.metrics.features`` is cached.
+@dataclasses.dataclass
+class ImageTraining:
+    """An image chapter's evaluation defaults: G is measured ``evaluations`` times over the run
+    (every steps // evaluations steps, and at step 0) on ``fid_samples`` images, and with
+    --quick ``quick_evaluations`` times on ``quick_fid_samples``."""
+    evaluations: int = 6
+    fid_samples: int = 2000
+    quick_fid_samples: int = 500
+    quick_evaluations: int = None   # None: as many as ``evaluations``
 
-    ``evaluate_every`` and ``fid_samples`` are the chapter's defaults, said in the help (the
-    chapter fills in None, since they depend on --steps and --quick).
-    """
-    chapters_own = "the chapter's own"
+    def fill_in(self, args):
+        """Set --fid-samples and --evaluate-every where the command line left them out."""
+        args.fid_samples = args.fid_samples or (self.quick_fid_samples if args.quick
+                                                else self.fid_samples)
+        evaluations = (self.quick_evaluations or self.evaluations) if args.quick \
+            else self.evaluations
+        args.evaluate_every = args.evaluate_every or max(args.steps // evaluations, 1)
+
+    def describe(self):
+        quick = self.quick_evaluations or self.evaluations
+        every = f"steps / {self.evaluations}" + (f", quick steps / {quick}"
+                                                 if quick != self.evaluations else "")
+        return every, f"{self.fid_samples}, quick {self.quick_fid_samples}"
+
+
+def add_image_training_arguments(parser, defaults=None):
+    """The options the image chapters (06 onwards) share: evaluation, checkpoints, resuming,
+    and where the feature network of ``minigan.metrics.features`` is cached. ``defaults``
+    (an :class:`ImageTraining`) names the evaluation's defaults in the help."""
+    evaluate_every, fid_samples = (defaults or ImageTraining()).describe()
     parser.add_argument("--evaluate-every", type=_positive, default=None,
-                        help=f"measure G every N steps (default {evaluate_every or chapters_own}); "
-                             f"also at step 0 and at the end")
+                        help=f"measure G every N steps (default {evaluate_every}); also at step "
+                             f"0 and at the end")
     # At least 4 images: a covariance and the k = 3 neighbours of precision and recall need
     # them; at most the 10,000 images of the test split, which the measurements draw from.
     parser.add_argument("--fid-samples", type=whole_number(4, 10_000), default=None,
-                        help=f"images per FID and per measurement (default "
-                             f"{fid_samples or chapters_own})")
+                        help=f"images per FID and per measurement (default {fid_samples})")
     parser.add_argument("--checkpoint-every", type=_positive, default=250,
                         help="write latest.ckpt every N steps (default 250), and at the end")
     parser.add_argument("--resume", action="store_true",

@@ -48,3 +48,14 @@ def grids_over_training(grids, title="Samples of one fixed set of z over trainin
         show_grid(axis, grids[step][:count], title=f"step {step}", columns=6)
     figure.suptitle(title)
     return figure
+
+
+def over_training(figure, axes, legend=True):
+    """Finish a row of curves over training: 'step' under each axis, each legend, a tight
+    layout. Returns the figure, so a chapter's plot ends ``return plots.over_training(...)``."""
+    for axis in numpy.atleast_1d(axes):
+        axis.set_xlabel("step")
+        if legend:
+            axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure

@@ -112,11 +112,7 @@ def plot_training(metrics, evaluations, floor):
     axes[2].axhline(floor, color="gray", linestyle=":", label="held-out real images")
     axes[2].set_yscale("log")
     axes[2].set_title("FID to the test images (own features; lower is better)")
-    for axis in axes:
-        axis.set_xlabel("step")
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return plots.over_training(figure, axes)
 
 
 def plot_interpolation(G, z_dim, rows=6, columns=10):
@@ -135,19 +131,16 @@ def plot_interpolation(G, z_dim, rows=6, columns=10):
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--z-dim", type=int, default=100)
-    experiment.add_image_training_arguments(parser, evaluate_every="steps / 6",
-                                            fid_samples="2000, quick 500")
+    parser.add_argument("--batch", type=experiment.whole_number(1), default=64)
+    parser.add_argument("--lr", type=experiment.number(above=0), default=2e-4)
+    parser.add_argument("--z-dim", type=experiment.whole_number(1), default=100)
 
 
 def main(argv=None):
     args = experiment.parse_args("06_dcgan", argv, steps=1800, quick_steps=150,
                                  add_arguments=add_arguments,
+                                 image_training=experiment.ImageTraining(evaluations=6),
                                  description="Chapter 06: DCGAN on Fashion-MNIST")
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    args.evaluate_every = args.evaluate_every or max(args.steps // 6, 1)
     run = experiment.Run("06_dcgan", args, title="Chapter 06: DCGAN on Fashion-MNIST")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
                                                          cache_root=args.feature_cache)

@@ -184,28 +184,22 @@ def plot_training(evaluations, real_accuracy):
     axes[1].plot(steps, [e["fid"] for e in evaluations], marker="o")
     axes[1].set_yscale("log")
     axes[1].set_title("FID to the test images (own features)")
-    for axis in axes:
-        axis.set_xlabel("step")
     axes[0].legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return plots.over_training(figure, axes, legend=False)
 
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--z-dim", type=int, default=100)
-    experiment.add_image_training_arguments(parser, evaluate_every="steps / 6",
-                                            fid_samples="2000, 200 per class; quick 500")
+    parser.add_argument("--batch", type=experiment.whole_number(1), default=64)
+    parser.add_argument("--lr", type=experiment.number(above=0), default=2e-4)
+    parser.add_argument("--z-dim", type=experiment.whole_number(1), default=100)
 
 
 def main(argv=None):
     args = experiment.parse_args("07_conditional_gan", argv, steps=1800, quick_steps=150,
                                  add_arguments=add_arguments,
+                                 image_training=experiment.ImageTraining(evaluations=6),
                                  description="Chapter 07: the conditional GAN on Fashion-MNIST")
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    args.evaluate_every = args.evaluate_every or max(args.steps // 6, 1)
     if args.fid_samples < len(CLASSES):
         raise experiment.UsageError(f"--fid-samples {args.fid_samples}: give at least "
                                     f"{len(CLASSES)}, so that every class has an image")

@@ -205,33 +205,27 @@ def plot_training(metrics, evaluations):
                  label="classifier on G(z, c)")
     axes[2].axhline(0.1, color="gray", linestyle=":", label="chance")
     axes[2].set_title("clustering accuracy of c (best matching)")
-    for axis in axes:
-        axis.set_xlabel("step")
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return plots.over_training(figure, axes)
 
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr-g", type=float, default=1e-3,
+    parser.add_argument("--batch", type=experiment.whole_number(1), default=64)
+    parser.add_argument("--lr-g", type=experiment.number(above=0), default=1e-3,
                         help="G's learning rate (1e-3, as the paper's MNIST model)")
-    parser.add_argument("--lr-d", type=float, default=2e-4)
-    parser.add_argument("--noise-dim", type=int, default=62)
-    parser.add_argument("--info-weight", type=float, default=1.0, help="lambda of L_I")
-    parser.add_argument("--continuous-weight", type=float, default=0.1,
+    parser.add_argument("--lr-d", type=experiment.number(above=0), default=2e-4)
+    parser.add_argument("--noise-dim", type=experiment.whole_number(1), default=62)
+    parser.add_argument("--info-weight", type=experiment.number(minimum=0), default=1.0,
+                        help="lambda of L_I")
+    parser.add_argument("--continuous-weight", type=experiment.number(minimum=0), default=0.1,
                         help="lambda_u, the continuous codes' share of L_I")
-    experiment.add_image_training_arguments(parser, evaluate_every="steps / 6",
-                                            fid_samples="2000, quick 500")
 
 
 def main(argv=None):
     args = experiment.parse_args("08_infogan", argv, steps=1800, quick_steps=150,
                                  add_arguments=add_arguments,
+                                 image_training=experiment.ImageTraining(evaluations=6),
                                  description="Chapter 08: InfoGAN on Fashion-MNIST")
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    args.evaluate_every = args.evaluate_every or max(args.steps // 6, 1)
     run = experiment.Run("08_infogan", args, title="Chapter 08: InfoGAN on Fashion-MNIST")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
                                                          cache_root=args.feature_cache)

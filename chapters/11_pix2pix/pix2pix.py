@@ -250,29 +250,24 @@ def plot_training(metrics, evaluations, floor, median_image_l1):
     axes[3].plot(metrics["step"], metrics["d_fake"], label="D(x, G(x)), pix2pix's")
     axes[3].axhline(0.5, color="gray", linestyle=":")
     axes[3].set_title("D's mean probability of 'real' (over patches)")
-    for axis in axes:
-        axis.set_xlabel("step")
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return plots.over_training(figure, axes)
 
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--lam", type=float, default=100.0, help="the weight of L1 (lambda)")
-    parser.add_argument("--width", type=int, default=32, help="the U-Net's first width")
-    experiment.add_image_training_arguments(parser, evaluate_every="steps / 8",
-                                            fid_samples="2000, quick 500")
+    parser.add_argument("--batch", type=experiment.whole_number(1), default=64)
+    parser.add_argument("--lr", type=experiment.number(above=0), default=2e-4)
+    parser.add_argument("--lam", type=experiment.number(minimum=0), default=100.0,
+                        help="the weight of L1 (lambda)")
+    parser.add_argument("--width", type=experiment.whole_number(1), default=32,
+                        help="the U-Net's first width")
 
 
 def main(argv=None):
     args = experiment.parse_args("11_pix2pix", argv, steps=1800, quick_steps=200,
                                  add_arguments=add_arguments,
+                                 image_training=experiment.ImageTraining(evaluations=8),
                                  description="Chapter 11: pix2pix, edges to garments")
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    args.evaluate_every = args.evaluate_every or max(args.steps // 8, 1)
     n = args.fid_samples
     run = experiment.Run("11_pix2pix", args, title="Chapter 11: pix2pix, edges to garments")
     network, accuracy = features.load_feature_classifier("fashion-mnist",

@@ -339,33 +339,30 @@ def plot_training(metrics, evaluations, floor, median_image_l1, ceiling):
     axes[3].plot(metrics["step"], metrics["d_real_b"], label="D_B(b), real garments")
     axes[3].plot(metrics["step"], metrics["d_fake_b"], label="D_B(pooled G(a))")
     axes[3].set_title("D_B's mean score (1 real, 0 fake)")
-    for axis in axes:
-        axis.set_xlabel("step")
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return plots.over_training(figure, axes)
 
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--lam", type=float, default=10.0, help="the weight of the cycle loss")
-    parser.add_argument("--identity", type=float, default=0.5,
+    parser.add_argument("--batch", type=experiment.whole_number(1), default=16)
+    parser.add_argument("--lr", type=experiment.number(above=0), default=2e-4)
+    parser.add_argument("--lam", type=experiment.number(minimum=0), default=10.0,
+                        help="the weight of the cycle loss")
+    parser.add_argument("--identity", type=experiment.number(minimum=0), default=0.5,
                         help="the identity loss's weight, as a fraction of --lam")
-    parser.add_argument("--pool", type=int, default=50, help="fakes kept for each D (0: none)")
-    parser.add_argument("--width", type=int, default=8, help="the generators' first width")
-    parser.add_argument("--blocks", type=int, default=3, help="residual blocks per generator")
-    experiment.add_image_training_arguments(parser, evaluate_every="steps / 4",
-                                            fid_samples="2000, quick 500")
+    parser.add_argument("--pool", type=experiment.whole_number(0), default=50,
+                        help="fakes kept for each D (0: none)")
+    parser.add_argument("--width", type=experiment.whole_number(1), default=8,
+                        help="the generators' first width")
+    parser.add_argument("--blocks", type=experiment.whole_number(1), default=3,
+                        help="residual blocks per generator")
 
 
 def main(argv=None):
     args = experiment.parse_args("12_cyclegan", argv, steps=1500, quick_steps=160,
                                  add_arguments=add_arguments,
+                                 image_training=experiment.ImageTraining(evaluations=4),
                                  description="Chapter 12: CycleGAN, unpaired edges and garments")
-    args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
-    args.evaluate_every = args.evaluate_every or max(args.steps // 4, 1)
     n = args.fid_samples
     run = experiment.Run("12_cyclegan", args, title="Chapter 12: CycleGAN, unpaired translation")
     network, accuracy = features.load_feature_classifier("fashion-mnist",

@@ -351,27 +351,22 @@ def plot_training(evaluations, floor):
                      marker="o", label=f"{name} styles swapped")
     axes[1].set_ylim(0, 1.02)
     axes[1].set_title("share of images whose class is kept")
-    for axis in axes:
-        axis.set_xlabel("step")
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return plots.over_training(figure, axes)
 
 
 # %%
 def add_arguments(parser):
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--beta1", type=float, default=0.0, help="Adam's beta1 (default 0)")
-    parser.add_argument("--gamma", type=float, default=0.01, help="R1 weight (default 0.01)")
-    parser.add_argument("--mixing", type=float, default=0.9,
+    parser.add_argument("--batch", type=experiment.whole_number(1), default=32)
+    parser.add_argument("--lr", type=experiment.number(above=0), default=1e-3)
+    parser.add_argument("--beta1", type=experiment.number(minimum=0, below=1), default=0.0,
+                        help="Adam's beta1 (default 0)")
+    parser.add_argument("--gamma", type=experiment.number(minimum=0), default=0.01,
+                        help="R1 weight (default 0.01)")
+    parser.add_argument("--mixing", type=experiment.number(minimum=0, maximum=1), default=0.9,
                         help="share of batches with two styles (default 0.9)")
-    parser.add_argument("--z-dim", type=int, default=64)
-    parser.add_argument("--pairs", type=int, default=None,
+    parser.add_argument("--z-dim", type=experiment.whole_number(1), default=64)
+    parser.add_argument("--pairs", type=experiment.whole_number(1), default=None,
                         help="latent pairs for the style-mixing check (default 500)")
-    experiment.add_image_training_arguments(
-        parser, evaluate_every="steps / 6, with --quick the whole run",
-        fid_samples="1000, quick 300")
 
 
 PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -380,11 +375,11 @@ PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 def main(argv=None):
     args = experiment.parse_args("13_stylegan", argv, steps=1200, quick_steps=450,
                                  add_arguments=add_arguments,
+                                 image_training=experiment.ImageTraining(
+                                     evaluations=6, quick_evaluations=1,   # quick: the end only
+                                     fid_samples=1000, quick_fid_samples=300),
                                  description="Chapter 13: a small StyleGAN at 32x32")
-    args.fid_samples = args.fid_samples or (300 if args.quick else 1000)
     args.pairs = args.pairs or 500
-    args.evaluate_every = args.evaluate_every or max(args.steps if args.quick
-                                                     else args.steps // 6, 1)
     run = experiment.Run("13_stylegan", args, title="Chapter 13: a small StyleGAN at 32x32")
     network, accuracy = features.load_feature_classifier("fashion-mnist",
                                                          cache_root=args.feature_cache)
