@@ -74,7 +74,7 @@ def test_number_takes_finite_values_within_its_bounds():
 
 
 # --- every chapter: no bare int or float, and every default within its own range -----------
-CHAPTERS = ["00", "01", "02", "03", "04", "05", "09", "10"]
+CHAPTERS = ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13"]
 
 
 class _Parsed(Exception):
@@ -157,6 +157,21 @@ BAD = [
     ("10", ["--fid-samples", "20000"], "--fid-samples", "<= 10000, got 20000"),
     ("10", ["--workers", "0"], "--workers", "got 0"),
     ("10", ["--steps", "5"], "--steps", "unrecognized arguments: --steps 5"),
+    ("06", ["--batch", "0"], "--batch", "got 0"),
+    ("06", ["--lr", "-0.0002"], "--lr", "expected a number > 0"),
+    ("06", ["--fid-samples", "3"], "--fid-samples", "got 3"),
+    ("06", ["--checkpoint-every", "0"], "--checkpoint-every", "got 0"),
+    ("07", ["--z-dim", "0"], "--z-dim", "got 0"),
+    ("07", ["--evaluate-every", "-1"], "--evaluate-every", "got -1"),
+    ("08", ["--info-weight", "-1"], "--info-weight", "expected a number >= 0, got -1"),
+    ("08", ["--lr-d", "nan"], "--lr-d", "got nan"),
+    ("11", ["--lam", "-100"], "--lam", "expected a number >= 0, got -100"),
+    ("11", ["--width", "0"], "--width", "got 0"),
+    ("12", ["--pool", "-1"], "--pool", "expected a whole number >= 0, got -1"),
+    ("12", ["--identity", "inf"], "--identity", "got inf"),
+    ("13", ["--mixing", "1.5"], "--mixing", "expected a number >= 0 and <= 1, got 1.5"),
+    ("13", ["--beta1", "1"], "--beta1", "expected a number >= 0 and < 1, got 1"),
+    ("13", ["--pairs", "0"], "--pairs", "got 0"),
 ]
 
 
