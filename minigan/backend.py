@@ -6,6 +6,7 @@ calls ``xp.tensordot`` or slices an array runs on either. The handful of things
 that genuinely differ between the two libraries live here and nowhere else:
 
 * which module is current (:func:`set_device`, ``MINIGAN_DEVICE``),
+* which arrays live on a device, off the host (:func:`array_module`),
 * the random generator (:func:`manual_seed`, :func:`rng`, and
   :func:`get_rng_state`/:func:`set_rng_state` for checkpoints),
 * moving data to and from the host (:func:`asarray`, :func:`to_numpy`),
@@ -19,6 +20,8 @@ import numpy
 
 _DEVICES = ("cpu", "cuda")
 _state = {"device": "cpu", "xp": numpy, "seed": None, "rngs": {}}
+# Device modules besides cupy, by name: the tests register a strict stand-in for CuPy.
+_registered = {}
 
 
 def cuda_unavailable_reason():
@@ -36,8 +39,22 @@ def cuda_unavailable_reason():
     return None
 
 
+def register_device(name, module):
+    """Make ``set_device(name)`` compute with ``module``, an array module shaped like CuPy.
+
+    ``module.ndarray`` is its array type, ``array.get()`` the explicit copy to the host and
+    ``module.scatter_add`` its scatter-add. tests/conftest.py registers tests/strict_array.py
+    as 'strict': an array module that fails wherever CuPy would, so CI, without a GPU,
+    still catches code that only works on NumPy.
+    """
+    _registered[name] = module
+
+
 def set_device(name):
     """Make ``name`` ('cpu' or 'cuda') the device on which new tensors are created."""
+    if name in _registered:
+        _state["device"], _state["xp"] = name, _registered[name]
+        return
     if name not in _DEVICES:
         raise ValueError(f"set_device: unknown device {name!r}; expected one of {_DEVICES}")
     if name == "cuda":
@@ -52,7 +69,7 @@ def set_device(name):
 
 
 def get_device():
-    """The current device name: 'cpu' or 'cuda'."""
+    """The current device name: 'cpu' or 'cuda' (or a registered one, such as 'strict')."""
     return _state["device"]
 
 
@@ -68,31 +85,57 @@ def array_module(array):
     if type(array).__module__.startswith("cupy"):
         import cupy
         return cupy
+    for module in _registered.values():
+        if isinstance(array, module.ndarray):
+            return module
     return numpy
+
+
+def on_device(array):
+    """Whether ``array`` lives on a device (CuPy's GPU, or a registered one), not the host."""
+    return array_module(array) is not numpy
 
 
 def asarray(data, dtype=None):
     """``data`` as an array on the current device (a copy only when needed)."""
     xp = _state["xp"]
-    if xp is numpy and type(data).__module__.startswith("cupy"):
-        return data.get() if dtype is None else data.get().astype(dtype, copy=False)
+    if xp is numpy and on_device(data):
+        return to_numpy(data) if dtype is None else to_numpy(data).astype(dtype, copy=False)
     return xp.asarray(data, dtype=dtype)
 
 
 def to_numpy(array):
-    """A NumPy copy (or view) of ``array``, wherever it lives."""
-    if type(array).__module__.startswith("cupy"):
+    """A NumPy copy (or view) of ``array``, wherever it lives.
+
+    With :func:`asarray` to the CPU, the one sanctioned way from a device to the host: on
+    CuPy it waits for the GPU, so a training step calls it only for what it logs.
+    """
+    if on_device(array):
         return array.get()
     return numpy.asarray(array)
 
 
+def value_range(array):
+    """The smallest and largest element of a non-empty ``array``, as Python numbers.
+
+    Both travel to the host in one copy: checking that labels or indices are in range
+    costs one wait for a GPU, not two.
+    """
+    xp = array_module(array)
+    low, high = to_numpy(xp.stack([array.min(), array.max()])).tolist()
+    return low, high
+
+
 def scatter_add(target, index, values):
     """``target[index] += values`` where repeated indices each add (unlike plain ``+=``)."""
-    if type(target).__module__.startswith("cupy"):
+    module = array_module(target)
+    if module is numpy:
+        numpy.add.at(target, index, values)
+    elif module.__name__ == "cupy":
         import cupyx
         cupyx.scatter_add(target, index, values)
     else:
-        numpy.add.at(target, index, values)
+        module.scatter_add(target, index, values)
 
 
 def manual_seed(seed):

@@ -97,11 +97,11 @@ def one_hot(labels, num_classes, dtype="float32"):
     """
     xp = backend.get_array_module()
     labels = xp.asarray(getattr(labels, "data", labels))
-    if labels.ndim != 1 or (labels.size and (int(labels.min()) < 0
-                                             or int(labels.max()) >= num_classes)):
+    low, high = backend.value_range(labels) if labels.size else (0, 0)   # one host copy
+    if labels.ndim != 1 or low < 0 or high >= num_classes:
         raise ValueError(f"one_hot: expected labels (N,) in 0..{num_classes - 1}, got shape "
-                         f"{labels.shape}" + (f" with values {int(labels.min())}.."
-                                              f"{int(labels.max())}" if labels.size else ""))
+                         f"{labels.shape}" + (f" with values {int(low)}..{int(high)}"
+                                              if labels.size else ""))
     return Tensor(xp.eye(num_classes, dtype=dtype)[labels])
 
 

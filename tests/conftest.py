@@ -2,6 +2,12 @@
 
 The whole suite runs unchanged on CuPy with ``MINIGAN_DEVICE=cuda``. Without a usable
 CUDA device such a run skips every test with the reason, instead of failing.
+
+``MINIGAN_DEVICE=strict`` runs it on tests/strict_array.py, an array module that fails
+wherever CuPy would (implicit copies to NumPy, mixing NumPy arrays in, ``float`` or ``if``
+on an array) and counts the explicit copies to the host: CuPy's discipline without a GPU.
+Programs the tests start in a subprocess run on the CPU: the strict module is not part
+of minigan, so only this test session knows it.
 """
 import os
 import pathlib
@@ -20,8 +26,15 @@ if _REQUESTED == "cuda":
         _CUDA_PROBLEM = f"CUDA is not usable here ({type(error).__name__}: {error})"
     if _CUDA_PROBLEM:
         os.environ["MINIGAN_DEVICE"] = "cpu"   # so importing minigan does not fail
+if _REQUESTED == "strict":
+    os.environ["MINIGAN_DEVICE"] = "cpu"   # minigan itself knows no 'strict' device
 
 import minigan  # noqa: E402  (after the device check above)
+
+if _REQUESTED == "strict":
+    from tests import strict_array
+    minigan.backend.register_device("strict", strict_array)
+    minigan.backend.set_device("strict")
 
 # Derandomized: the same examples on every run, so CI never flakes on a lucky draw.
 hypothesis.settings.register_profile("default", deadline=None, derandomize=True, max_examples=40,

@@ -2,7 +2,7 @@
 import io
 import json
 
-from minigan import experiment
+from minigan import backend, experiment
 from minigan.progress import Progress
 
 
@@ -26,7 +26,7 @@ def test_run_folder_holds_config_metrics_figures_and_summary(tmp_path):
     import matplotlib.pyplot as plt
     args = experiment.parse_args("99_test", ["--quick", "--out", str(tmp_path / "run")],
                                  steps=10, quick_steps=3)
-    assert args.steps == 3 and args.device == "cpu"
+    assert args.steps == 3 and args.device == backend.get_device()
     run = experiment.Run("99_test", args)
     run.log(step=1, loss=0.5)
     run.log(step=2, loss=0.25)

@@ -134,6 +134,11 @@ def test_resume_continues_bit_for_bit(tmp_path):
 CHILD = """
 import sys
 sys.path.insert(0, {root!r})
+import minigan
+if {device!r} == "strict":   # the test session's own device, which only the tests know
+    from tests import strict_array
+    minigan.backend.register_device("strict", strict_array)
+    minigan.backend.set_device("strict")
 from tests.test_training import tiny_trainer
 tiny_trainer({folder!r}, 40, checkpoint_every=3, slow=0.05).fit()
 """
@@ -146,7 +151,7 @@ def test_resume_after_sigkill_matches_the_straight_run(tmp_path):
     the steps done after that checkpoint are redone exactly."""
     folder = tmp_path / "killed"
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    code = CHILD.format(root=str(ROOT), folder=str(folder))
+    code = CHILD.format(root=str(ROOT), folder=str(folder), device=backend.get_device())
     child = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

@@ -179,7 +179,8 @@ def translate(G, edges, batch=500):
 
 def sharpness(images, real):
     """The mean Sobel magnitude of ``images`` over that of ``real``: below 1 is blurrier."""
-    return float(sobel_magnitude(images).mean() / sobel_magnitude(real).mean())
+    ratio = sobel_magnitude(images).mean() / sobel_magnitude(real).mean()
+    return float(backend.to_numpy(ratio))   # the one copy to the host
 
 
 def measure(network, G, edges, truth, reference):

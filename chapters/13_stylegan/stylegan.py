@@ -115,10 +115,11 @@ def styles_for_batch(G, batch_size, mixing_probability):
     the running mean w_avg is updated with the first latent's w (a training step only)."""
     w1 = G.mapping(minigan.randn(batch_size, G.z_dim))
     G.update_w_avg(w1)
-    if float(backend.rng().random()) >= mixing_probability:
+    # Two numbers per step decide the mixing; on a GPU each is a (small) copy to the host.
+    if float(backend.to_numpy(backend.rng().random())) >= mixing_probability:
         return [w1] * G.num_layers
     w2 = G.mapping(minigan.randn(batch_size, G.z_dim))
-    crossover = int(backend.rng().integers(1, G.num_layers))   # 1 .. num_layers - 1
+    crossover = int(backend.to_numpy(backend.rng().integers(1, G.num_layers)))   # 1 .. layers - 1
     return mixed_styles(w1, w2, crossover, G.num_layers)
 
 

@@ -44,6 +44,7 @@ game converge locally; it is squared, so it needs no square root.
 """
 import math
 
+from minigan import backend
 from minigan.autograd import Tensor, grad
 from minigan.creation import rand
 from minigan.gan.losses import _FLOATS
@@ -120,7 +121,7 @@ def gradient_penalty(critic, real, fake, weight=10.0, eps=None, one_sided=False)
                              f"({real.shape[0]},) or broadcast to real's {real.shape}")
         # x_hat must lie on the segment between x and x_g: eps outside [0, 1] would
         # extrapolate, where the optimal critic's gradient says nothing.
-        low, high = float(eps.data.min()), float(eps.data.max())
+        low, high = backend.value_range(eps.data)
         if not (low >= 0 and high <= 1):
             raise ValueError(f"gradient_penalty: eps must lie in [0, 1], got values from {low} "
                              f"to {high}")

@@ -41,10 +41,15 @@ def as_float64(array, xp, function="metrics"):
     return xp.asarray(data, dtype=xp.float64)
 
 
+def number(array):
+    """A 0-d array of any device as a Python float: a metric's result, copied to the host."""
+    return float(backend.to_numpy(array))
+
+
 def check_finite(function, name, array, xp):
     """Refuse NaN or infinite values: every metric here would turn them into a NaN result
     that looks like a measurement. One pass, small next to the metric's own work."""
-    if not bool(xp.isfinite(array).all()):
+    if not backend.to_numpy(xp.isfinite(array).all()):
         raise ValueError(f"{function}: {name} contains NaN or infinite values (shape "
                          f"{tuple(array.shape)}); check the generator's output")
 

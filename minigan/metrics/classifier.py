@@ -67,11 +67,12 @@ def classifier_score(probabilities, splits=1):
                          f"shape {p.shape}")
     sums = p.sum(axis=1)
     # Written as "not (all in range)" so that NaN, which fails every comparison, is refused.
-    if not (bool(xp.all(p >= 0)) and bool(xp.all(xp.abs(sums - 1) <= _ROW_SUM_TOLERANCE))):
+    if not backend.to_numpy(xp.all(p >= 0) & xp.all(xp.abs(sums - 1) <= _ROW_SUM_TOLERANCE)):
+        low_sum, high_sum = backend.value_range(sums)
         raise ValueError(f"classifier_score: expected probabilities (N, C), rows non-negative "
                          f"and summing to 1 (softmax outputs, not logits), got shape {p.shape} "
-                         f"with entries down to {float(p.min()):.4g} and row sums in "
-                         f"[{float(sums.min()):.4g}, {float(sums.max()):.4g}]")
+                         f"with entries down to {_arrays.number(p.min()):.4g} and row sums in "
+                         f"[{low_sum:.4g}, {high_sum:.4g}]")
     if not 1 <= splits <= len(p):
         raise ValueError(f"classifier_score: splits must be in 1..N = 1..{len(p)}, got {splits}")
     # 0 log 0 = 0 (the limit): where p(y|x) = 0 the term is left out, and log is taken
@@ -84,8 +85,8 @@ def classifier_score(probabilities, splits=1):
         part = slice(i * len(p) // splits, (i + 1) * len(p) // splits)
         log_marginal = xp.log(xp.where(positive[part], p[part].mean(axis=0), 1))
         kl = xp.where(positive[part], p[part] * (log_p[part] - log_marginal), 0).sum(axis=1)
-        scores.append(float(xp.exp(kl.mean())))
-    scores = numpy.array(scores)
+        scores.append(xp.exp(kl.mean()))
+    scores = backend.to_numpy(xp.stack(scores))
     return float(scores.mean()), float(scores.std())
 
 

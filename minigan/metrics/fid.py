@@ -100,8 +100,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     # the clip is matrix_sqrt_psd's, for the same round-off below zero.
     trace_of_root = xp.sqrt(xp.clip(xp.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
     difference = mu1 - mu2
-    return float(difference @ difference + xp.trace(sigma1) + xp.trace(sigma2)
-                 - 2 * trace_of_root)
+    return _arrays.number(difference @ difference + xp.trace(sigma1) + xp.trace(sigma2)
+                          - 2 * trace_of_root)
 
 
 def fid(features_a, features_b):

@@ -51,7 +51,7 @@ def mmd2_unbiased(x, y):
     # The diagonals hold the pairs i = j, which the unbiased estimate leaves out.
     within_x = (k_xx.sum() - xp.trace(k_xx)) / (m * (m - 1))
     within_y = (k_yy.sum() - xp.trace(k_yy)) / (n * (n - 1))
-    return float(within_x + within_y - 2 * polynomial_kernel(x, y).mean())
+    return _arrays.number(within_x + within_y - 2 * polynomial_kernel(x, y).mean())
 
 
 def kid(features_a, features_b, subsets=100, subset_size=1000, rng=None):

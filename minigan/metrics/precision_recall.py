@@ -134,5 +134,5 @@ def precision_recall(real_features, generated_features, k=3, batch_size=1000):
     generated_radii = manifold_radii(generated, k, batch_size)
     generated_inside = inside_manifold(generated, real, real_radii, batch_size)
     real_inside = inside_manifold(real, generated, generated_radii, batch_size)
-    return PrecisionRecall(int(xp.count_nonzero(generated_inside)) / len(generated),
-                           int(xp.count_nonzero(real_inside)) / len(real))
+    return PrecisionRecall(_arrays.number(xp.count_nonzero(generated_inside)) / len(generated),
+                           _arrays.number(xp.count_nonzero(real_inside)) / len(real))

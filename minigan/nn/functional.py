@@ -332,9 +332,10 @@ def embedding(indices, weight):
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got dtype {indices.dtype} (indices "
                         f"shape {tuple(indices.shape)})")
-    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= weight.shape[0]):
+    low, high = backend.value_range(indices) if indices.size else (0, -1)
+    if low < 0 or high >= weight.shape[0]:
         raise IndexError(f"{op}: indices must lie in 0..{weight.shape[0] - 1} (num_embeddings "
-                         f"= {weight.shape[0]}), got {int(indices.min())}..{int(indices.max())} "
+                         f"= {weight.shape[0]}), got {low}..{high} "
                          f"(indices shape {tuple(indices.shape)}, weight shape {weight.shape})")
     return getitem(weight, indices)
 
@@ -571,17 +572,23 @@ def _reduce(loss, reduction, op):
     raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _target(op, x, target):
+def _target(op, x, target, labels=False):
     """The target as a Tensor of the input's shape and dtype.
 
     A number is one label for every element. An array, or an integer or bool tensor
     (labels 0 and 1), is converted to the input's dtype; a float tensor of the other
-    precision is refused, as in the arithmetic operations.
+    precision is refused, as in the arithmetic operations. ``labels=True`` also refuses
+    values outside [0, 1]: a number as it is given, so the usual labels 0 and 1 cost no
+    copy from the device.
     """
     _check_input(op, x)
-    if not isinstance(target, Tensor) and numpy.ndim(target) == 0:   # one label for all
-        target = backend.array_module(x.data).full(x.shape, _real_number(op, "target", target),
-                                                   dtype=x.dtype)
+    ndim = target.ndim if hasattr(target, "ndim") else numpy.ndim(target)
+    one_label = ndim == 0 and not isinstance(target, Tensor) and not backend.on_device(target)
+    if one_label:
+        value = _real_number(op, "target", target)
+        if labels:
+            _check_unit_interval(op, "target", value)
+        target = backend.array_module(x.data).full(x.shape, value, dtype=x.dtype)
     target = as_tensor(target, x, op)
     if target.dtype != x.dtype:
         if target.dtype in _FLOATS:
@@ -592,22 +599,28 @@ def _target(op, x, target):
     if target.shape != x.shape:
         raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape "
                          f"{x.shape}")
+    if labels and not one_label:
+        _check_unit_interval(op, "target", target)
     return target
 
 
-def _check_unit_interval(op, what, t):
+def _check_unit_interval(op, what, values):
     """Refuse values outside [0, 1] (and NaN): probabilities and labels of the cross-entropy.
 
-    One min and one max over the tensor, a batch of numbers: these losses take a
-    network's outputs, far smaller than its activations.
+    ``values`` is a number or a Tensor. A tensor's min and max travel to the host together,
+    one copy (on a GPU, one wait): these losses take a network's outputs, a batch of
+    numbers, far smaller than its activations.
     """
-    data = t.data
-    if data.size == 0:
-        return
-    low, high = float(data.min()), float(data.max())
+    if isinstance(values, Tensor):
+        if values.size == 0:
+            return
+        low, high = backend.value_range(values.data)
+    else:
+        low = high = values
     if not (low >= 0 and high <= 1):   # written so that NaN (no order) fails too
+        shape = f" (shape {values.shape})" if isinstance(values, Tensor) else ""
         raise ValueError(f"{op}: {what} must lie in [0, 1], got values from {low:.6g} to "
-                         f"{high:.6g} (shape {t.shape})" + ("; NaN found" if low != low else ""))
+                         f"{high:.6g}{shape}" + ("; NaN found" if low != low else ""))
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
@@ -621,8 +634,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     must lie in [0, 1] (soft labels such as 0.9 are fine): outside, the loss has no
     minimum and training runs away.
     """
-    target = _target("binary_cross_entropy_with_logits", logits, target)
-    _check_unit_interval("binary_cross_entropy_with_logits", "target", target)
+    target = _target("binary_cross_entropy_with_logits", logits, target, labels=True)
     return _reduce(softplus(logits) - target * logits, reduction, "binary_cross_entropy_with_logits")
 
 
@@ -637,9 +649,8 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
     (a logit passed by mistake) makes log(1 - p) undefined and the loss meaningless.
     """
     from minigan.ops import clip, log
-    target = _target("binary_cross_entropy", probabilities, target)
+    target = _target("binary_cross_entropy", probabilities, target, labels=True)
     _check_unit_interval("binary_cross_entropy", "probabilities (input)", probabilities)
-    _check_unit_interval("binary_cross_entropy", "target", target)
     log_p = clip(log(clip(probabilities, min=1e-44)), min=-100.0)
     log_not_p = clip(log(clip(1 - probabilities, min=1e-44)), min=-100.0)
     return _reduce(-(target * log_p + (1 - target) * log_not_p), reduction, "binary_cross_entropy")
@@ -689,8 +700,10 @@ def cross_entropy(logits, labels, reduction="mean"):
     if logits.ndim != 2 or labels.shape != (logits.shape[0],):
         raise ValueError(f"cross_entropy: expected logits (N, C) and labels (N,), got shapes "
                          f"{logits.shape} and {labels.shape}")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
-        raise ValueError(f"cross_entropy: labels must lie in 0..{logits.shape[1] - 1}, got "
-                         f"{int(labels.min())}..{int(labels.max())}")
+    if labels.size:
+        low, high = backend.value_range(labels)
+        if low < 0 or high >= logits.shape[1]:
+            raise ValueError(f"cross_entropy: labels must lie in 0..{logits.shape[1] - 1}, "
+                             f"got {low}..{high}")
     picked = log_softmax(logits, axis=1)[xp.arange(logits.shape[0]), labels]
     return _reduce(-picked, reduction, "cross_entropy")

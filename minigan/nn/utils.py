@@ -48,7 +48,7 @@ from minigan.ops import matmul, reshape, transpose
 def _normalize(vector, eps):
     """vector / max(||vector||, eps), as PyTorch's F.normalize: eps guards a zero vector."""
     xp = backend.array_module(vector)
-    return vector / max(float(xp.sqrt((vector * vector).sum())), eps)
+    return vector / xp.maximum(xp.sqrt((vector * vector).sum()), eps)
 
 
 def weight_matrix(weight, dim=0):
@@ -147,7 +147,7 @@ class SpectralNorm(Module):
         """The current estimate u^T W_mat v of the weight's largest singular value, a number."""
         u, v = (vector.data for vector in self._vectors())
         matrix = weight_matrix(getattr(self.module, self.name).data, self.dim)
-        return float(u @ (matrix @ v))
+        return float(backend.to_numpy(u @ (matrix @ v)))
 
     def forward(self, *args):
         weight = getattr(self.module, self.name)

@@ -9,8 +9,9 @@ from minigan.metrics.parzen import parzen_log_likelihood  # noqa: F401  (the ans
 
 def maxout(x, weight, bias, pieces):
     layer = minigan.nn.Maxout(weight.shape[1], weight.shape[0] // pieces, pieces)
-    layer.linear.weight.data = np.asarray(weight, dtype=np.float64)
-    layer.linear.bias.data = np.asarray(bias, dtype=np.float64)
+    # Parameters live on minigan's device: backend.asarray puts them there (a copy on a GPU).
+    layer.linear.weight.data = minigan.backend.asarray(weight, dtype=np.float64)
+    layer.linear.bias.data = minigan.backend.asarray(bias, dtype=np.float64)
     return layer(minigan.tensor(np.asarray(x, dtype=np.float64))).numpy()
 
 

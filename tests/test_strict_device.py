@@ -1,0 +1,114 @@
+"""The strict device (tests/strict_array.py) fails where CuPy would, and counts host copies.
+
+CI has no GPU. These tests check the stand-in that keeps minigan's CuPy path honest there:
+each misuse it must catch, and how many explicit copies to the host one training step
+makes (on CuPy each is a wait for the GPU). A step should copy only what it logs.
+"""
+import numpy
+import pytest
+
+import minigan
+from minigan import backend, models, nn, optim
+from minigan.gan import losses
+from tests import strict_array
+
+
+@pytest.fixture
+def strict():
+    """The strict device for one test, whatever device the session runs on."""
+    before = backend.get_device()
+    backend.register_device("strict", strict_array)
+    backend.set_device("strict")
+    yield strict_array
+    backend.set_device(before)
+
+
+def test_arrays_refuse_implicit_conversion_to_numpy(strict):
+    x = minigan.randn(3, 4).data
+    with pytest.raises(TypeError, match="implicit conversion"):
+        numpy.asarray(x)
+    with pytest.raises(TypeError, match="numpy.sum"):
+        numpy.sum(x)
+
+
+def test_arrays_refuse_to_be_python_numbers_or_truth_values(strict):
+    total = minigan.randn(3, 4).data.sum()
+    with pytest.raises(TypeError, match="hidden wait"):
+        float(total)
+    with pytest.raises(TypeError, match="hidden wait"):
+        if total > 0:
+            pass
+    with pytest.raises(TypeError, match="hidden wait"):
+        range(total)
+
+
+def test_arrays_refuse_to_mix_with_numpy_arrays(strict):
+    x = minigan.randn(3).data
+    host = numpy.ones(3, dtype=numpy.float32)
+    for mix in (lambda: x + host, lambda: host * x, lambda: strict.maximum(x, host)):
+        with pytest.raises(TypeError, match="mixes a NumPy array"):
+            mix()
+    assert backend.to_numpy(x + numpy.float32(2) + 1.0).shape == (3,)   # scalars mix, as in CuPy
+
+
+def test_explicit_copies_to_the_host_are_counted(strict):
+    x = minigan.randn(2, 2)
+    before = strict.transfer_count()
+    assert isinstance(x.numpy(), numpy.ndarray)
+    x.sum().item()
+    backend.to_numpy(x.data)
+    assert strict.transfer_count() - before == 3
+
+
+def test_strict_arrays_compute_like_numpy(strict):
+    """The stand-in must not change a value, only refuse: a planted wrong result fails."""
+    values = numpy.arange(6, dtype=numpy.float64).reshape(2, 3)
+    x = strict.asarray(values)
+    numpy.testing.assert_array_equal(backend.to_numpy(strict.exp(x).sum(axis=0)),
+                                     numpy.exp(values).sum(axis=0))
+    x[0] += 1
+    numpy.testing.assert_array_equal(backend.to_numpy(x)[0], values[0] + 1)
+    assert values[0, 0] == 0   # xp.asarray copied the host array, as to a GPU
+
+
+def _transfers_per_step(strict, step, steps=3):
+    step()   # the first step builds optimizer state; count the ones after it
+    before = strict.transfer_count()
+    for _ in range(steps):
+        step()
+    return (strict.transfer_count() - before) / steps
+
+
+def _gan_step(G, D, z_dim, real):
+    opt_g = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def step():
+        z = minigan.randn(len(real), z_dim)
+        opt_d.zero_grad()
+        loss_d = losses.discriminator_loss(D(real), D(G(z).detach()))
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss_g = losses.generator_loss_nonsaturating(D(G(z)))
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}   # the logging: 2 copies
+    return step
+
+
+# Copies to the host per step, measured: the two logged losses and nothing else.
+STEP_TRANSFERS = 2
+
+
+def test_a_dcgan28_step_copies_only_its_logged_losses_to_the_host(strict):
+    G, D = models.dcgan28_generator(z_dim=8, width=4), models.dcgan28_discriminator(width=4)
+    real = minigan.rand(4, 1, 28, 28) * 2 - 1
+    assert _transfers_per_step(strict, _gan_step(G, D, 8, real)) == STEP_TRANSFERS
+
+
+def test_an_mlp_gan_step_copies_only_its_logged_losses_to_the_host(strict):
+    G = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+    real = minigan.randn(8, 2)
+    assert _transfers_per_step(strict, _gan_step(G, D, 4, real)) == STEP_TRANSFERS
