@@ -38,8 +38,10 @@ def test_the_cache_is_per_machine_and_moved_by_minigan_cache(tmp_path, monkeypat
     assert features.cache_folder(features.CONFIG).parent == tmp_path / "mine" / "feature_network"
 
 
-def test_a_trained_network_is_cached_and_loaded_instead_of_trained_again(tmp_path, monkeypatch):
-    """The first call trains and saves; the second loads the same weights and trains nothing."""
+@pytest.fixture
+def pretend_training(tmp_path, monkeypatch):
+    """A cache in tmp_path, and training replaced by an untrained network of accuracy 0.5;
+    returns the list of configs "trained", one per call."""
     monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path))
     calls = []
 
@@ -47,6 +49,12 @@ def test_a_trained_network_is_cached_and_loaded_instead_of_trained_again(tmp_pat
         calls.append(config)
         return features.FeatureClassifier(), 0.5
     monkeypatch.setattr(features, "train_feature_classifier", pretend_to_train)
+    return calls
+
+
+def test_a_trained_network_is_cached_and_loaded_instead_of_trained_again(pretend_training):
+    """The first call trains and saves; the second loads the same weights and trains nothing."""
+    calls = pretend_training
     first, accuracy = features.load_feature_classifier("fashion-mnist", progress=False)
     second, again = features.load_feature_classifier("fashion-mnist", progress=False)
     assert len(calls) == 1 and accuracy == again == 0.5
@@ -56,15 +64,9 @@ def test_a_trained_network_is_cached_and_loaded_instead_of_trained_again(tmp_pat
     assert (features.cache_folder(calls[0]) / "config.json").exists()
 
 
-def test_a_damaged_cache_is_trained_again_never_used(tmp_path, monkeypatch):
+def test_a_damaged_cache_is_trained_again_never_used(pretend_training):
     """The weights' checksum is checked on load: a changed byte means train again."""
-    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path))
-    calls = []
-
-    def pretend_to_train(config, root, progress):
-        calls.append(config)
-        return features.FeatureClassifier(), 0.5
-    monkeypatch.setattr(features, "train_feature_classifier", pretend_to_train)
+    calls = pretend_training
     features.load_feature_classifier("fashion-mnist", progress=False)
     weights = features.cache_folder(calls[0]) / "weights.npz"
     damaged = bytearray(weights.read_bytes())

@@ -8,6 +8,7 @@ check tests the value that comes back, never the warning.
 """
 import warnings
 
+import numpy as np
 import pytest
 
 
@@ -49,3 +50,21 @@ def make_tests(number, checks, mutants):
     too_few = sorted(name for name in checks if len(mutants.get(name, ())) < 2)
     assert not too_few, f"exercises with fewer than two planted wrong answers: {too_few}"
     return test_exercise, test_mutant_is_rejected
+
+
+def assert_close(got, expected, what, rtol=1e-12, atol=1e-13, near_miss=""):
+    """``got`` has ``expected``'s shape, float64 values, and equals it entry by entry; the
+    message names the first wrong entry. ``near_miss`` is added to it when every entry is
+    right to about 1e-6 (a float32 or finite-difference answer, say)."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    assert got.shape == expected.shape, f"{what}: expected shape {expected.shape}, got {got.shape}"
+    assert got.dtype == np.float64, (
+        f"{what}: expected float64 values (the inputs' precision), got {got.dtype}")
+    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    if wrong.any():
+        index = tuple(int(i) for i in np.argwhere(wrong)[0])
+        close = np.allclose(got, expected, rtol=1e-6, atol=1e-9)
+        raise AssertionError(
+            f"{what}: at index {index} expected {expected[index]:.10g}, got {got[index]:.10g} "
+            f"(off by {abs(got[index] - expected[index]):.2g}; {wrong.sum()} of {wrong.size} "
+            f"entries wrong){near_miss if close else ''}")

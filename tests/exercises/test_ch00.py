@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import minigan
-from tests.exercises.harness import make_tests
+from tests.exercises.harness import assert_close, make_tests
 
 pytestmark = pytest.mark.ch00
 SHAPES = [(3,), (2, 3), (4, 1, 3)]
@@ -35,23 +35,6 @@ def numerical_vjp(function, arrays, grad, eps=1e-6):
             derivative[index] = (values[0] - values[1]) / (2 * eps)
         result.append(derivative)
     return result
-
-
-def assert_close(got, expected, what, rtol=1e-12, atol=1e-13, near_miss=""):
-    """``got`` has ``expected``'s shape, float64 values, and equals it entry by entry;
-    ``near_miss`` is added to the message when every entry is right to about 1e-6."""
-    got = np.asarray(got)
-    assert got.shape == expected.shape, f"{what}: expected shape {expected.shape}, got {got.shape}"
-    assert got.dtype == np.float64, (
-        f"{what}: expected float64 values (the inputs' precision), got {got.dtype}")
-    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol)
-    if wrong.any():
-        index = tuple(int(i) for i in np.argwhere(wrong)[0])
-        close = np.allclose(got, expected, rtol=1e-6, atol=1e-9)
-        raise AssertionError(
-            f"{what}: at index {index} expected {expected[index]:.10g}, got {got[index]:.10g} "
-            f"(off by {abs(got[index] - expected[index]):.2g}; {wrong.sum()} of {wrong.size} "
-            f"entries wrong){near_miss if close else ''}")
 
 
 def assert_unchanged(before, after, what):
