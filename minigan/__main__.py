@@ -1,19 +1,28 @@
-"""``python -m minigan sample CHECKPOINT --n 64 --out grid.png``: draw from a trained generator.
+"""minigan's tools for training runs, as commands:
 
-The checkpoint's ``spec`` says how to rebuild the generator (``minigan.models.build``);
-its weights are loaded in, and n samples of z ~ N(0, I) go through it in evaluation
-mode (batch norm uses its running statistics) to make one image grid.
+* ``python -m minigan sample CHECKPOINT --n 64 --out grid.png``: draw from a trained generator.
+  The checkpoint's ``spec`` says how to rebuild the generator (``minigan.models.build``);
+  its weights are loaded in, and n samples of z ~ N(0, I) go through it in evaluation
+  mode (batch norm uses its running statistics) to make one image grid.
+* ``python -m minigan diagnose RUN_FOLDER``: name what went wrong in a run (a NaN, a
+  discriminator that wins, mode collapse, oscillation, a learning rate or batch size out of
+  range, no progress), each with its evidence and advice, and say what the folder lacked to
+  check the rest (``minigan.diagnose``). Exit status 0 when it finds nothing, 3 when it
+  names a problem.
+* ``python -m minigan book [--out DIR] [--check]``: build the course as a website
+  (``minigan.book``).
 
-A mistake on the command line (a missing or damaged checkpoint, ``--n -3``) ends with
-one line on stderr, naming the problem, and a non-zero exit status: 2 for arguments
-that are wrong in themselves, 1 for files that cannot be read or written. No traceback:
-the person typing the command needs the cause, not minigan's call stack.
+A mistake on the command line (a missing or damaged checkpoint or run folder, ``--n -3``)
+ends with one line on stderr, naming the problem, and a non-zero exit status: 2 for
+arguments that are wrong in themselves, 1 for files that cannot be read or written. No
+traceback: the person typing the command needs the cause, not minigan's call stack.
 """
 import os
 import pathlib
 import sys
 
 import minigan
+from minigan import diagnose as diagnosis
 from minigan import experiment, models
 from minigan.checkpoint import CheckpointError, load_checkpoint
 from minigan.training import save_image_grid
@@ -75,7 +84,30 @@ def main(argv=None):
                       help="seed of z (default 0)")
     draw.add_argument("--columns", type=experiment.whole_number(1), default=8,
                       help="images per row (default 8)")
+    check = commands.add_parser(
+        "diagnose", help="name what went wrong in a run folder, with the evidence",
+        description="Read a run folder (config.json, metrics.csv, evaluations.csv, "
+                    "latest.ckpt) and name what went wrong, with the evidence and advice. "
+                    "Exit status: 0 nothing found, 3 problems named, 1 the folder cannot "
+                    "be read.")
+    check.add_argument("run_dir", metavar="RUN_FOLDER",
+                       help="a run's folder, e.g. runs/06_dcgan/20261203-101500")
+    book = commands.add_parser(
+        "book", help="build the course as a website (needs pip install -e \".[book]\")",
+        description="Stage the lessons, the chapters' notebooks and the API reference as an "
+                    "mkdocs project in DIR and build it strictly (minigan.book). Exit status: "
+                    "0 built, 1 failed, 4 the book extra is missing, 5 --check found no "
+                    "Chromium.")
+    book.add_argument("--out", dest="book_out", metavar="DIR", default="runs/book",
+                      help="the build folder (default runs/book; the site is DIR/site)")
+    book.add_argument("--check", action="store_true",
+                      help="then open every page in headless Chromium and check it")
     args = parser.parse_args(argv)
+    if args.command == "diagnose":
+        return diagnose(args.run_dir)
+    if args.command == "book":
+        from minigan import book as the_book   # mkdocs and friends load only for this
+        return the_book.main(args.book_out, check=args.check, prog=f"{PROG} book")
 
     out = pathlib.Path(args.out)
     if out.is_dir() or not out.parent.is_dir():
@@ -90,6 +122,23 @@ def main(argv=None):
         return 1
     print(f"{args.n} samples written to {path}")
     return 0
+
+
+# Exit status of ``diagnose`` when it names a problem: 1 and 2 already mean an unreadable
+# folder and a wrong command line, and a script needs to tell "sick run" from both.
+PROBLEMS_FOUND = 3
+
+
+def diagnose(run_dir):
+    """Print the report on ``run_dir``; 0 if healthy, PROBLEMS_FOUND if not, 1 if unreadable."""
+    try:
+        findings = diagnosis.diagnose(run_dir)
+        report = diagnosis.format_report(run_dir, findings)
+    except diagnosis.RunFolderError as error:
+        print(f"{PROG} diagnose: {experiment.one_line(error)}", file=sys.stderr)
+        return 1
+    print(report)
+    return PROBLEMS_FOUND if findings else 0
 
 
 if __name__ == "__main__":
