@@ -226,3 +226,45 @@ def pearson_chi2(p, q, lower, upper, points=None, tolerance=1e-10):
             return (px - qx) ** 2 / qx
         return 0.0 if px == 0 else math.inf
     return _integrate(integrand, lower, upper, points, tolerance)
+
+
+# --- label smoothing (Salimans et al. 2016) ------------------------------------------------
+def smoothed_optimal_discriminator(p_data, p_g, real_label=1.0, fake_label=0.0):
+    """D*(x) = (alpha p_data(x) + beta p_g(x)) / (p_data(x) + p_g(x)), alpha = real_label,
+    beta = fake_label: the best D when real examples are labelled alpha and fakes beta.
+
+    D minimises -E_data[alpha log D + (1 - alpha) log(1 - D)] - E_g[beta log D +
+    (1 - beta) log(1 - D)] (``minigan.gan.improved.smoothed_discriminator_loss``); at each x
+    that is -(alpha p + beta q) log y - ((1 - alpha) p + (1 - beta) q) log(1 - y), whose
+    minimum is at y = (alpha p + beta q) / (p + q). One-sided smoothing (beta = 0) gives
+    alpha p_data / (p_data + p_g): the plain D* scaled by alpha. Two-sided smoothing leaves
+    D* = beta wherever p_data = 0 and p_g > 0. Where both densities vanish D* is taken to be
+    (alpha + beta) / 2 (1/2 for the plain game).
+
+    >>> smoothed_optimal_discriminator(np.array([0.3, 0.0]), np.array([0.1, 0.2]), 0.9, 0.1)
+    array([0.7, 0.1])
+    """
+    p, q = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    alpha, beta = float(real_label), float(fake_label)
+    for name, value in (("real_label", alpha), ("fake_label", beta)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"smoothed_optimal_discriminator: {name} must be in [0, 1], "
+                             f"got {value}")
+    total = p + q
+    return np.where(total > 0, (alpha * p + beta * q) / np.where(total > 0, total, 1.0),
+                    0.5 * (alpha + beta))[()]
+
+
+def smoothed_generator_gradient(p_data, p_g, dp_data, dp_g, real_label=1.0, fake_label=0.0):
+    """d/dx log D*(x) for the smoothed D*, from the densities and their derivatives at x.
+
+    The non-saturating generator descends -log D(G(z)), so a fake at x is moved along
+    +d/dx log D*(x). With u = alpha p + beta q and t = p + q,
+    d log D* / dx = u'/u - t'/t. For beta = 0 this is p'/p - t'/t, the same as without
+    smoothing (alpha cancels); for beta > 0 and p_data -> 0 it tends to
+    beta q'/(beta q) - q'/q = 0: fakes far from the data get no push towards it.
+    """
+    p, q, dp, dq = (np.asarray(v, dtype=float) for v in (p_data, p_g, dp_data, dp_g))
+    alpha, beta = float(real_label), float(fake_label)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (alpha * dp + beta * dq) / (alpha * p + beta * q) - (dp + dq) / (p + q)
