@@ -3,10 +3,10 @@
 * ``minigan.nn.Module``, ``minigan.nn.Parameter``: how a model owns its weights
   (``module.py``).
 * The layers: ``Linear``, ``Maxout``, ``Conv2d`` (zero or reflect padding), ``ConvTranspose2d``,
-  ``Embedding``, ``Upsample``, ``AvgPool2d``, ``Flatten``, ``Unflatten``, ``Dropout``,
-  ``Sequential`` (``layers.py``); ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``,
-  ``InstanceNorm2d``, ``AdaIN`` (``normalization.py``); ``ReLU``, ``LeakyReLU``, ``Tanh``,
-  ``Sigmoid`` (``activation.py``).
+  ``Embedding``, ``Upsample``, ``PixelShuffle``, ``PixelUnshuffle``, ``AvgPool2d``,
+  ``Flatten``, ``Unflatten``, ``Dropout``, ``Sequential`` (``layers.py``); ``BatchNorm1d``,
+  ``BatchNorm2d``, ``LayerNorm``, ``InstanceNorm2d``, ``AdaIN`` (``normalization.py``);
+  ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid`` (``activation.py``).
 * ``minigan.nn.functional`` (as ``F``): the stateless kernels the layers call.
 * ``minigan.nn.init``: initialisers, including the DCGAN recipe ``init.dcgan_``.
 * ``minigan.nn.utils``: ``spectral_norm``, which wraps a layer so that its weight is
@@ -15,7 +15,8 @@
 from minigan.nn import functional, init, utils
 from minigan.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from minigan.nn.layers import (AvgPool2d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten,
-                               Linear, Maxout, Sequential, Unflatten, Upsample)
+                               Linear, Maxout, PixelShuffle, PixelUnshuffle, Sequential,
+                               Unflatten, Upsample)
 from minigan.nn.module import Module, Parameter
 from minigan.nn.normalization import (AdaIN, BatchNorm1d, BatchNorm2d, InstanceNorm2d,
                                       LayerNorm)

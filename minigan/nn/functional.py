@@ -14,11 +14,12 @@ from minigan.ops import linalg as linalg_ops
 from minigan.ops import padding as padding_ops
 from minigan.ops.normalization import BatchNormTraining
 from minigan.ops import (broadcast_to, getitem, leaky_relu, mean, relu, reshape,
-                         sigmoid, softplus, sqrt, tanh)
+                         sigmoid, softplus, sqrt, tanh, transpose)
 from minigan.ops.elementwise import _real_number, as_tensor, check_slope
 from minigan.ops.shape import _check_axis
 
-__all__ = ["linear", "conv2d", "conv_transpose2d", "pad", "interpolate", "avg_pool2d",
+__all__ = ["linear", "conv2d", "conv_transpose2d", "pad", "interpolate", "pixel_shuffle",
+           "pixel_unshuffle", "avg_pool2d",
            "embedding", "batch_norm", "layer_norm", "instance_norm", "adaptive_instance_norm",
            "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "dropout",
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "log_softmax",
@@ -269,6 +270,62 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest"):
     (sh, sw), (n, c, h, w) = factors, x.shape
     blocks = broadcast_to(reshape(x, (n, c, h, 1, w, 1)), (n, c, h, sh, w, sw))
     return reshape(blocks, (n, c, h * sh, w * sw))
+
+
+def _shuffle_factor(op, factor):
+    """The upscale or downscale factor r of the pixel shuffles: an int >= 1."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, numpy.integer)) or factor < 1:
+        raise ValueError(f"{op}: the factor must be an int >= 1, got {factor!r}")
+    return int(factor)
+
+
+def pixel_shuffle(x, upscale_factor):
+    """Sub-pixel convolution's rearrangement (Shi et al. 2016): r^2 channels become an r x r
+    block of pixels, in PyTorch's channel order,
+
+        y[n, c, h r + i, w r + j] = x[n, c r^2 + i r + j, h, w],   0 <= i, j < r.
+
+    A convolution producing C r^2 channels at H x W followed by this gives a C-channel
+    image at rH x rW, every output pixel from weights of its own (no checkerboard of
+    overlapping transposed-convolution kernels). It moves values and computes nothing, so
+    it is a reshape to (N, C, r, r, H, W), a transpose to (N, C, H, r, W, r) and a reshape
+    to (N, C, rH, rW): its gradient, and the gradient of that, are the inverse
+    rearrangement, with no backward of its own. ``pixel_unshuffle`` undoes it.
+
+    Shapes: x (N, C r^2, H, W) -> y (N, C, r H, r W).
+
+    >>> pixel_shuffle(x, 2).shape   # x (8, 64, 7, 7)
+    (8, 16, 14, 14)
+    """
+    op = "pixel_shuffle"
+    _expect_4d(op, x)
+    r = _shuffle_factor(op, upscale_factor)
+    n, channels, h, w = x.shape
+    if channels % (r * r):
+        raise ValueError(f"{op}: the input's {channels} channels must be a multiple of "
+                         f"upscale_factor^2 = {r * r} (input shape {x.shape})")
+    c = channels // (r * r)
+    blocks = transpose(reshape(x, (n, c, r, r, h, w)), (0, 1, 4, 2, 5, 3))
+    return reshape(blocks, (n, c, h * r, w * r))
+
+
+def pixel_unshuffle(x, downscale_factor):
+    """The inverse of :func:`pixel_shuffle`: each r x r block of pixels becomes r^2 channels,
+
+        y[n, c r^2 + i r + j, h, w] = x[n, c, h r + i, w r + j].
+
+    Shapes: x (N, C, r H, r W) -> y (N, C r^2, H, W).
+    """
+    op = "pixel_unshuffle"
+    _expect_4d(op, x)
+    r = _shuffle_factor(op, downscale_factor)
+    n, c, height, width = x.shape
+    if height % r or width % r:
+        raise ValueError(f"{op}: the input's height and width must be multiples of "
+                         f"downscale_factor = {r} (input shape {x.shape})")
+    h, w = height // r, width // r
+    channels = transpose(reshape(x, (n, c, h, r, w, r)), (0, 1, 3, 5, 2, 4))
+    return reshape(channels, (n, c * r * r, h, w))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):

@@ -1,5 +1,5 @@
 """The layers with weights (Linear, Maxout, Conv2d, ConvTranspose2d, Embedding), resampling
-(Upsample, AvgPool2d), reshaping, Dropout, Sequential.
+(Upsample, PixelShuffle, PixelUnshuffle, AvgPool2d), reshaping, Dropout, Sequential.
 
 Each layer is a ``Module`` that owns its Parameters (and buffers) and calls one
 function of ``minigan.nn.functional`` in ``forward``; the math lives there, the
@@ -260,6 +260,35 @@ class Upsample(Module):
 
     def forward(self, x):
         return F.interpolate(x, self.size, self.scale_factor, self.mode)
+
+
+class PixelShuffle(Module):
+    """Sub-pixel upsampling (``F.pixel_shuffle``), as in PyTorch: C r^2 channels at H x W
+    become C channels at rH x rW, y[n, c, h r + i, w r + j] = x[n, c r^2 + i r + j, h, w].
+    No parameters; put a convolution to C r^2 channels before it.
+
+    >>> PixelShuffle(2)(minigan.randn(8, 64, 7, 7)).shape
+    (8, 16, 14, 14)
+    """
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = F._shuffle_factor("PixelShuffle", upscale_factor)
+
+    def forward(self, x):
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+
+class PixelUnshuffle(Module):
+    """The inverse of :class:`PixelShuffle` (``F.pixel_unshuffle``): each r x r block of
+    pixels becomes r^2 channels. No parameters."""
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = F._shuffle_factor("PixelUnshuffle", downscale_factor)
+
+    def forward(self, x):
+        return F.pixel_unshuffle(x, self.downscale_factor)
 
     def extra_repr(self):
         shown = (f"size={self.size}" if self.size is not None
