@@ -235,19 +235,22 @@ class Function:
     Subclasses implement two methods:
 
     * ``forward(self, xp, *arrays)``: compute the output *array* from input arrays,
-      with ``xp`` the array module (numpy or cupy). Non-tensor arguments given to
-      ``apply`` as keywords (an axis, a stride) are attributes of ``self``.
-    * ``backward(self, grad)``: given dL/d(output) as a Tensor, return one Tensor
-      (or None) per input, dL/d(input), **built only from Tensor operations**.
-      Inputs are in ``self.inputs``; the output is ``self.output``.
+      with ``xp`` the array module (numpy or cupy).
+    * ``backward(self, grad, needs_input_grad)``: given dL/d(output) as a Tensor,
+      return one Tensor per input, dL/d(input), **built only from Tensor operations**;
+      ``needs_input_grad[i]`` says whether input i wants its gradient (return None
+      where it does not, and skip the work). Inputs are in ``self.inputs``; the
+      output is ``self.output``.
+
+    An operation with settings (an axis, a stride) takes them in its ``__init__``
+    as named arguments and keeps them as attributes; ``apply`` passes its keywords
+    there: ``Sum.apply(x, axes=(0,), keepdims=False)`` builds ``Sum(axes=(0,),
+    keepdims=False)``, then runs it on x.
 
     Saving tensors (inputs, output) rather than arrays derived from them keeps the
     backward differentiable. Arrays that are piecewise constant in the inputs (a
     ReLU mask) carry no gradient and may be saved as arrays.
     """
-
-    def __init__(self, **params):
-        self.__dict__.update(params)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -268,7 +271,7 @@ class Function:
             given = ", ".join(type(tensor).__name__ for tensor in inputs)
             raise TypeError(f"{cls.name()}: expected Tensor inputs, got {given}; make arrays "
                             f"and numbers into tensors with minigan.tensor(...)") from None
-        node = cls(**params)
+        node = cls(**params)   # the operation's settings, by name (see the class docstring)
         xp = backend.array_module(arrays[0])
         try:
             result = node.forward(xp, *arrays)
@@ -298,7 +301,7 @@ class Function:
     def forward(self, xp, *arrays):
         raise NotImplementedError
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         raise NotImplementedError
 
     def release(self):
@@ -422,16 +425,11 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
             gradient = pending[id(tensor)] if is_target else pending.pop(id(tensor))
             if not is_target:
                 del keep[id(tensor)]
-            saved_mask = wanted = node.needs_input_grad
+            wanted = node.needs_input_grad
             if needed is not None:   # grad(): no gradient towards inputs that lead nowhere
-                node.needs_input_grad = tuple([flag and leads_to_target(x)
-                                               for flag, x in zip(saved_mask, node.inputs)])
-                try:
-                    input_grads = node.backward(gradient)
-                finally:
-                    node.needs_input_grad, wanted = saved_mask, node.needs_input_grad
-            else:
-                input_grads = node.backward(gradient)
+                wanted = tuple([flag and leads_to_target(x)
+                                for flag, x in zip(wanted, node.inputs)])
+            input_grads = node.backward(gradient, wanted)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for x, flag, gx in zip(node.inputs, wanted, input_grads):

@@ -150,7 +150,10 @@ class Conv2d(Function):
     A caller that already has the matrix passes it as ``cols``.
     """
 
-    cols = None
+    def __init__(self, stride, padding, cols=None):
+        self.stride = stride
+        self.padding = padding
+        self.cols = cols
 
     def forward(self, xp, x, weight):
         o, c, kh, kw = weight.shape
@@ -163,14 +166,14 @@ class Conv2d(Function):
         y = self.cols.reshape(-1, kh * kw * c) @ _weight_columns(weight).T   # (N Ho Wo, O)
         return y.reshape((x.shape[0],) + self.out_size + (o,)).transpose(0, 3, 1, 2)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         x, weight = self.inputs
         grad_x = grad_w = None
-        if self.needs_input_grad[0]:
+        if needs_input_grad[0]:
             grad_x = conv_transpose2d(grad, weight, self.stride, self.padding,
                                       _output_padding(self.size, self.out_size, self.kernel,
                                                       self.stride, self.padding))
-        if self.needs_input_grad[1]:
+        if needs_input_grad[1]:
             grad_w = Conv2dGradWeight.apply(x, grad, kernel=self.kernel, stride=self.stride,
                                             padding=self.padding, cols=self.cols)
         return grad_x, grad_w
@@ -180,6 +183,11 @@ class Conv2d(Function):
         self.cols = None
 
 
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+    """Equation (1) without bias checks; the public, checked version is nn.functional.conv2d."""
+    return Conv2d.apply(x, weight, stride=stride, padding=padding)
+
+
 class ConvTranspose2d(Function):
     """x = conv_transpose2d(y, W), the adjoint of conv2d in its input.
 
@@ -187,6 +195,11 @@ class ConvTranspose2d(Function):
     sum_o y[n, o, a, b] W[o, c, i, j], a matrix product, then x = col2im(cols), of shape
     (N, C, H, W) with H = (Ho - 1) s - 2p + kh + output_padding.
     """
+
+    def __init__(self, stride, padding, output_padding):
+        self.stride = stride
+        self.padding = padding
+        self.output_padding = output_padding
 
     @classmethod
     def name(cls):
@@ -202,23 +215,29 @@ class ConvTranspose2d(Function):
         cols = cols.reshape((n,) + self.in_size + (kh, kw, c))
         return col2im(xp, cols, self.size, self.stride, self.padding)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         y, weight = self.inputs
         grad_y = grad_w = cols = None
-        if all(self.needs_input_grad):
+        if all(needs_input_grad):
             # Both gradients are products with im2col(grad): copy it once, not twice
             # (3-5 ms of the generator's 45-60 ms ConvTranspose2d(256, 128) backward).
             # An array computed from grad's values only: both nodes still record
             # grad itself as their input, so their own gradients are unchanged.
             cols = im2col_channels_last(array_module(grad.data), grad.data, self.kernel,
                                         self.stride, self.padding, self.in_size)
-        if self.needs_input_grad[0]:
+        if needs_input_grad[0]:
             grad_y = Conv2d.apply(grad, weight, stride=self.stride, padding=self.padding,
                                   cols=cols)
-        if self.needs_input_grad[1]:
+        if needs_input_grad[1]:
             grad_w = Conv2dGradWeight.apply(grad, y, kernel=self.kernel, stride=self.stride,
                                             padding=self.padding, cols=cols)
         return grad_y, grad_w
+
+
+def conv_transpose2d(y, weight, stride=(1, 1), padding=(0, 0), output_padding=(0, 0)):
+    """The adjoint of conv2d without checks; see nn.functional.conv_transpose2d."""
+    return ConvTranspose2d.apply(y, weight, stride=stride, padding=padding,
+                                 output_padding=output_padding)
 
 
 class Conv2dGradWeight(Function):
@@ -230,7 +249,11 @@ class Conv2dGradWeight(Function):
     is im2col(x) already built (by the Conv2d whose weight gradient this is).
     """
 
-    cols = None
+    def __init__(self, kernel, stride, padding, cols=None):
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.cols = cols
 
     def forward(self, xp, x, grad):
         o, c = grad.shape[1], x.shape[1]
@@ -245,24 +268,13 @@ class Conv2dGradWeight(Function):
         weight_grad = weight_grad.reshape((o,) + self.kernel + (c,)).transpose(0, 3, 1, 2)
         return xp.ascontiguousarray(weight_grad)
 
-    def backward(self, grad_weight):
+    def backward(self, grad_weight, needs_input_grad):
         x, grad = self.inputs
         grad_x = grad_g = None
-        if self.needs_input_grad[0]:
+        if needs_input_grad[0]:
             grad_x = conv_transpose2d(grad, grad_weight, self.stride, self.padding,
                                       _output_padding(self.size, self.out_size, self.kernel,
                                                       self.stride, self.padding))
-        if self.needs_input_grad[1]:
+        if needs_input_grad[1]:
             grad_g = conv2d(x, grad_weight, self.stride, self.padding)
         return grad_x, grad_g
-
-
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
-    """Equation (1) without bias checks; the public, checked version is nn.functional.conv2d."""
-    return Conv2d.apply(x, weight, stride=stride, padding=padding)
-
-
-def conv_transpose2d(y, weight, stride=(1, 1), padding=(0, 0), output_padding=(0, 0)):
-    """The adjoint of conv2d without checks; see nn.functional.conv_transpose2d."""
-    return ConvTranspose2d.apply(y, weight, stride=stride, padding=padding,
-                                 output_padding=output_padding)

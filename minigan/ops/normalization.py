@@ -69,6 +69,10 @@ class BatchNormTraining(Function):
     when they are given, with the unbiased variance, as PyTorch does.
     """
 
+    def __init__(self, eps, momentum, running_mean=None, running_var=None):
+        self.eps, self.momentum = eps, momentum
+        self.running_mean, self.running_var = running_mean, running_var
+
     @classmethod
     def name(cls):
         return "batch_norm"
@@ -94,14 +98,14 @@ class BatchNormTraining(Function):
         y += bias
         return _from_channel_columns(y, x.shape)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, needs_input_grad):
         x, weight, bias = self.inputs
         if is_grad_enabled():   # create_graph: differentiate the composition instead
-            wanted = [t for t, flag in zip(self.inputs, self.needs_input_grad) if flag]
+            wanted = [t for t, flag in zip(self.inputs, needs_input_grad) if flag]
             with enable_grad():
                 y = batch_norm_composed(x, weight, bias, self.eps)
                 found = iter(grad(y, wanted, grad_output, create_graph=True))
-            return tuple(next(found) if flag else None for flag in self.needs_input_grad)
+            return tuple(next(found) if flag else None for flag in needs_input_grad)
         xp = array_module(grad_output.data)
         g = _channel_columns(grad_output.data)
         centred, inv_std, count = self.centred, self.inv_std, self.centred.shape[0]
