@@ -73,6 +73,12 @@ class Tensor:
         requires_grad: whether gradients should flow to (or through) this tensor.
         grad: after ``backward``, dL/d(this tensor) for leaves, as a Tensor.
         creator: the Function that produced this tensor, or None for a leaf.
+
+    Arithmetic (``x + y``, ``x @ w``, ``x[i]``) and the methods named as in PyTorch
+    (``x.sum()``, ``x.reshape(...)``, ``x.T``, ``x.float()``) are the differentiable
+    operations of ``minigan.ops``. Those are built on Tensor and Function, so this
+    module cannot import them; ``minigan/ops/__init__.py`` gives them to Tensor, in
+    one table, once they are defined.
     """
 
     __slots__ = ("data", "requires_grad", "grad", "creator", "generation", "__weakref__")
@@ -142,72 +148,14 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def astype(self, dtype):
-        """A copy converted to ``dtype`` (differentiable between float types)."""
-        return ops.astype(self, dtype)
-
-    def float(self):
-        """Convert to float32."""
-        return self.astype(numpy.float32)
-
-    def double(self):
-        """Convert to float64."""
-        return self.astype(numpy.float64)
-
-    # --- operators: each is one differentiable operation from minigan.ops ----------------
-    __hash__ = object.__hash__   # tensors stay usable as dict keys despite elementwise ==
-
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.sub(self, other)
-    def __rsub__(self, other): return ops.sub(other, self)
-    def __mul__(self, other): return ops.mul(self, other)
-    def __rmul__(self, other): return ops.mul(other, self)
-    def __truediv__(self, other): return ops.div(self, other)
-    def __rtruediv__(self, other): return ops.div(other, self)
-    def __pow__(self, exponent): return ops.pow(self, exponent)
-    def __rpow__(self, base): return ops.pow(base, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.neg(self)
-    def __getitem__(self, index): return ops.getitem(self, index)
-
     # Comparisons give constant boolean tensors (masks); they have no gradient.
+    __hash__ = object.__hash__   # tensors stay usable as dict keys despite elementwise ==
     def __lt__(self, other): return Tensor(self.data < _array(other))
     def __le__(self, other): return Tensor(self.data <= _array(other))
     def __gt__(self, other): return Tensor(self.data > _array(other))
     def __ge__(self, other): return Tensor(self.data >= _array(other))
     def __eq__(self, other): return Tensor(self.data == _array(other))
     def __ne__(self, other): return Tensor(self.data != _array(other))
-
-    # --- methods, named as in PyTorch -----------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, correction=1):
-        return ops.var(self, axis, keepdims, correction)
-    def pow(self, exponent): return ops.pow(self, exponent)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def clip(self, min=None, max=None): return ops.clip(self, min, max)
-    clamp = clip
-    def maximum(self, other): return ops.maximum(self, other)
-    def reshape(self, *shape): return ops.reshape(self, *shape)
-    view = reshape
-    def transpose(self, *axes): return ops.transpose(self, *axes)
-    def permute(self, *axes): return ops.permute(self, *axes)
-    T = property(lambda self: ops.transpose(self), doc="The axes reversed.")
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def squeeze(self, dim=None): return ops.squeeze(self, dim)
-    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
-    def matmul(self, other): return ops.matmul(self, other)
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -519,7 +467,3 @@ def _nodes_leading_to(outputs, target_ids):
                 if x.creator is not None and id(x.creator) not in seen:
                     stack.append((x.creator, False))
     return needed
-
-
-# The operations need Tensor and Function, defined above; Tensor's operators need them.
-from minigan import ops  # noqa: E402

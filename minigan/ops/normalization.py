@@ -52,14 +52,24 @@ def _from_channel_columns(columns, shape):
     return columns.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
 
-def batch_norm_composed(x, weight, bias, eps):
-    """The same normalisation from primitives: slower, but differentiable to any order."""
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
-    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+def standardize(x, axes, eps):
+    """x_hat = (x - mean) / sqrt(var + eps) over ``axes``, with the population variance.
+
+    Every normalisation layer standardises this way (batch norm over the batch and the
+    pixels, layer norm over a sample's last axes, instance norm and AdaIN over each map
+    of each sample). Written with primitives and nothing saved in between, so its
+    gradient, through the mean and the variance too, is exact to any order.
+    """
     centred = x - mean(x, axes, keepdims=True)
     variance = mean(centred * centred, axes, keepdims=True)
-    x_hat = centred / sqrt(variance + eps)
-    return x_hat * reshape(weight, shape) + reshape(bias, shape)
+    return centred / sqrt(variance + eps)
+
+
+def batch_norm_composed(x, weight, bias, eps):
+    """The fused operation's result from primitives: slower, but differentiable to any order."""
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return standardize(x, axes, eps) * reshape(weight, shape) + reshape(bias, shape)
 
 
 class BatchNormTraining(Function):
