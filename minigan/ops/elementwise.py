@@ -397,8 +397,7 @@ class Relu(Function):
     """y = max(x, 0); dy/dx = 1 where x > 0, else 0.
 
     The backward multiplies by the boolean mask itself (NumPy and CuPy promote it
-    to the gradient's float type in the product), saving a float copy of the mask
-    (about 10% of the backward).
+    to the gradient's float type in the product), saving a float copy of the mask.
     """
 
     def forward(self, xp, x):
@@ -427,10 +426,8 @@ class LeakyRelu(Function):
 
     For 0 <= s <= 1 this is max(x, s x): two passes, written into one new array.
     The slope (x > 0) (1 - s) + s is plain arithmetic on the saved input, built in
-    the backward; both are several times faster than ``where`` (3.3 against 0.3 ms
-    at 64x64x14x14). Against building and keeping the slope in the forward, the
-    forward is 2x faster, the backward 2.5x slower, forward + backward about 10%
-    faster, and a float slope the size of x is no longer kept between the two.
+    the backward, so no float slope the size of x is kept between the two passes.
+    Both are faster than ``where`` (benchmarks/README.md, "Why the fast paths").
     """
 
     def __init__(self, negative_slope):

@@ -21,8 +21,8 @@ class MatMul(Function):
 
     When the inner dimension k is 1, Y is the outer product of op(A)'s column and
     op(B)'s row, which broadcasting computes as op(A) * op(B): the same numbers (one
-    product each, no sum). That is the input gradient of a Linear(in, 1) layer such as a
-    discriminator's last, (64, 1) @ (1, 6272): 0.09 ms, against 0.83 ms through BLAS.
+    product each, no sum), without BLAS's overhead for a product with nothing to sum.
+    That is the input gradient of a Linear(in, 1) layer such as a discriminator's last.
     """
 
     def __init__(self, transpose_a=False, transpose_b=False):

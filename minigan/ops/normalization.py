@@ -1,9 +1,9 @@
 """Batch normalisation in training mode as one fused operation.
 
 Written as a composition of primitives (mean, subtract, square, sqrt, divide...),
-batch norm makes about ten passes over its input forward and more backward; the
-DCGAN benchmark showed it at 5-8x PyTorch's time. This Function computes the same
-thing in a few passes, with the backward in closed form (derived in chapter 01):
+batch norm makes about ten passes over its input forward and more backward. This
+Function computes the same thing in a few passes, with the backward in closed form
+(derived in chapter 01):
 
     x_hat = (x - mu) / sqrt(var + eps),   y = x_hat * weight + bias
     d bias   = sum(g)
@@ -18,12 +18,10 @@ through the composition ``batch_norm_composed``, which is exact to any order.
 The arithmetic runs on an (M, C) matrix with one column per channel, M = N H W:
 a free view of the channels-last arrays that minigan's convolutions return, and
 the result is handed back in that layout. Per-channel sums are sums down the
-columns, ``columns.sum(axis=0)``: on (12544, 128) float32 that takes 0.4 ms,
-against 1.2 ms for the BLAS product ones @ columns and 2.2 ms for
-x.sum(axis=(0, 2, 3)) on an (N, C, H, W) array. Memory traffic is the whole cost
-(a new (M, C) array costs about as much as a pass over one), so each formula is
-spent in as few passes and new arrays as it allows: 1.4x faster forward and
-backward than the (C, M) version before it, on the DCGAN's feature maps.
+columns, ``columns.sum(axis=0)``, which read memory in order. Memory traffic is the
+whole cost (a new (M, C) array costs about as much as a pass over one), so each
+formula is spent in as few passes and new arrays as it allows. The figures are in
+benchmarks/README.md ("Why the fast paths").
 """
 from minigan.autograd import Function, Tensor, enable_grad, grad, is_grad_enabled
 from minigan.backend import array_module
@@ -92,8 +90,8 @@ class BatchNormTraining(Function):
         count = columns.shape[0]
         batch_mean = columns.sum(axis=0) / count
         self.centred = columns - batch_mean
-        # sum_m (x - mu)^2 in one pass, without an (M, C) temporary: 2x faster than
-        # (centred * centred).sum(axis=0), whose fresh array costs as much as its product
+        # sum_m (x - mu)^2 in one pass, without the (M, C) temporary that
+        # (centred * centred).sum(axis=0) would make and read again
         batch_var = xp.einsum("mc,mc->c", self.centred, self.centred) / count
         self.inv_std = 1 / xp.sqrt(batch_var + self.eps)
         if self.running_mean is not None:
