@@ -112,3 +112,36 @@ def test_an_mlp_gan_step_copies_only_its_logged_losses_to_the_host(strict):
     D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
     real = minigan.randn(8, 2)
     assert _transfers_per_step(strict, _gan_step(G, D, 4, real)) == STEP_TRANSFERS
+
+
+def test_the_trainer_copies_a_steps_losses_only_at_the_steps_it_logs(strict, tmp_path):
+    """A step that returns its losses as tensors makes no copy; the Trainer copies them
+    (two numbers) at every 5th step, the ones it logs, and at no other."""
+    import types
+    from minigan import experiment
+    from minigan.data import Batches
+    from minigan.training import Trainer
+    G = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+    opt_g, opt_d = optim.Adam(G.parameters(), lr=1e-3), optim.Adam(D.parameters(), lr=1e-3)
+    counts = []
+
+    def step(real):
+        counts.append(strict.transfer_count())
+        z = minigan.randn(len(real), 4)
+        opt_d.zero_grad()
+        loss_d = losses.discriminator_loss(D(minigan.tensor(real)), D(G(z).detach()))
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss_g = losses.generator_loss_nonsaturating(D(G(z)))
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": loss_d, "loss_g": loss_g}
+
+    run = experiment.Run("test_strict", types.SimpleNamespace(out=tmp_path, resume=False, seed=0))
+    points = numpy.random.default_rng(0).standard_normal((64, 2)).astype(numpy.float32)
+    Trainer(step, Batches(points, batch_size=16, seed=0), 12, run, G=G, D=D, opt_g=opt_g,
+            opt_d=opt_d, log_every=5).fit()
+    copies = numpy.diff(counts).tolist()   # copies from the start of step k to that of k + 1
+    assert copies == [0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0], copies

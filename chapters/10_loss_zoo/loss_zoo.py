@@ -92,7 +92,7 @@ def make_discriminator(norm, width=64):
     layers = [nn.Conv2d(1, width, 4, 2, 1), nn.Conv2d(width, 2 * width, 4, 2, 1),
               nn.Linear(2 * width * 7 * 7, 1)]
     for layer in layers:
-        layer.apply(nn.init.dcgan_)       # before wrapping: the wrapper has no weight itself
+        layer.apply(models.dcgan_init_)       # before wrapping: the wrapper has no weight itself
     return nn.Sequential(sn(layers[0]), nn.LeakyReLU(0.2), sn(layers[1]), *middle,
                          nn.LeakyReLU(0.2), nn.Flatten(), sn(layers[2]))
 
