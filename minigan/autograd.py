@@ -170,8 +170,17 @@ class Tensor:
                        targets=None, caller="backward")
 
 
-def _array(value):
+def array_of(value):
+    """The array a Tensor holds, or ``value`` itself (an array, a list, a number).
+
+    Not ``getattr(value, "data", value)``: a NumPy array's ``.data`` is a memoryview and
+    a CuPy array's a pointer to GPU memory, so that would turn a plain array into
+    something else.
+    """
     return value.data if isinstance(value, Tensor) else value
+
+
+_array = array_of
 
 
 # ---------------------------------------------------------------------------------------
@@ -420,7 +429,7 @@ def _initial_gradient(output, gradient, caller):
     if not isinstance(gradient, Tensor) or gradient.dtype != output.dtype:
         # A gradient given as an array, a list or another dtype is converted to the
         # output's dtype (as the output's own gradient must be); text is refused.
-        values = getattr(gradient, "data", gradient)
+        values = array_of(gradient)
         kind = getattr(values, "dtype", numpy.asarray(values).dtype).kind
         if kind not in "biuf":
             raise TypeError(f"{caller}: gradient must be a tensor of numbers of the output's "

@@ -31,8 +31,10 @@ and returns the (freshly initialised) model; load the checkpoint's weights into 
 """
 import importlib
 
+import numpy
+
 from minigan import backend, nn
-from minigan.autograd import Tensor
+from minigan.autograd import Tensor, array_of
 from minigan.ops import concatenate
 
 
@@ -117,8 +119,12 @@ def one_hot(labels, num_classes, dtype="float32"):
     ``labels`` is an integer array or Tensor (N,) with values in 0..num_classes-1.
     """
     xp = backend.get_array_module()
-    labels = xp.asarray(getattr(labels, "data", labels))
-    low, high = backend.value_range(labels) if labels.size else (0, 0)   # one host copy
+    labels = array_of(labels)
+    labels = labels if hasattr(labels, "dtype") else numpy.asarray(labels)
+    # The range check reads the smallest and largest label before the labels move to the
+    # device: free for labels a step drew on the host, one copy for labels on a GPU.
+    low, high = backend.value_range(labels) if labels.size else (0, 0)
+    labels = xp.asarray(labels)
     if labels.ndim != 1 or low < 0 or high >= num_classes:
         raise ValueError(f"one_hot: expected labels (N,) in 0..{num_classes - 1}, got shape "
                          f"{labels.shape}" + (f" with values {int(low)}..{int(high)}"

@@ -145,3 +145,24 @@ def test_the_trainer_copies_a_steps_losses_only_at_the_steps_it_logs(strict, tmp
             opt_d=opt_d, log_every=5).fit()
     copies = numpy.diff(counts).tolist()   # copies from the start of step k to that of k + 1
     assert copies == [0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0], copies
+
+
+def test_labels_are_range_checked_for_free_while_they_are_on_the_host(strict):
+    """one_hot and cross_entropy check labels (N,) before moving them to the device: no
+    copy for labels drawn on the host, one (min and max together) for labels on the
+    device; out-of-range labels are refused either way."""
+    from minigan.models import one_hot
+    import minigan.nn.functional as F
+    host = numpy.array([0, 3, 9])
+    device = backend.asarray(host)
+    logits = minigan.randn(3, 10)
+    for labels, copies in ((host, 0), ([0, 3, 9], 0), (device, 1)):
+        before = strict.transfer_count()
+        one_hot(labels, 10)
+        F.cross_entropy(logits, labels)
+        assert strict.transfer_count() - before == 2 * copies, (type(labels), copies)
+    for labels in (numpy.array([0, 10, 2]), backend.asarray(numpy.array([-1, 0, 2]))):
+        with pytest.raises(ValueError, match="one_hot"):
+            one_hot(labels, 10)
+        with pytest.raises(ValueError, match="cross_entropy"):
+            F.cross_entropy(logits, labels)

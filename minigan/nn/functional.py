@@ -8,7 +8,7 @@ pieces. That is why batch norm and the losses below are exact to any order.
 import numpy
 
 from minigan import backend
-from minigan.autograd import Tensor
+from minigan.autograd import Tensor, array_of
 from minigan.ops import conv as conv_ops
 from minigan.ops import linalg as linalg_ops
 from minigan.ops import padding as padding_ops
@@ -325,7 +325,7 @@ def embedding(indices, weight):
     """
     op = "embedding"
     xp = backend.array_module(weight.data)
-    indices = xp.asarray(getattr(indices, "data", indices))
+    indices = xp.asarray(array_of(indices))
     if weight.ndim != 2:
         raise ValueError(f"{op}: weight must be (num_embeddings, embedding_dim), got shape "
                          f"{weight.shape}")
@@ -682,17 +682,19 @@ def cross_entropy(logits, labels, reduction="mean"):
     """
     _check_input("cross_entropy", logits, what="logits")
     xp = backend.array_module(logits.data)
-    labels = xp.asarray(getattr(labels, "data", labels))
+    labels = array_of(labels)
+    labels = labels if hasattr(labels, "dtype") else numpy.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: labels must be integers (class indices), got dtype "
                         f"{labels.dtype}")
     if logits.ndim != 2 or labels.shape != (logits.shape[0],):
         raise ValueError(f"cross_entropy: expected logits (N, C) and labels (N,), got shapes "
                          f"{logits.shape} and {labels.shape}")
-    if labels.size:
+    if labels.size:   # checked before the move to the device: free for labels on the host
         low, high = backend.value_range(labels)
         if low < 0 or high >= logits.shape[1]:
             raise ValueError(f"cross_entropy: labels must lie in 0..{logits.shape[1] - 1}, "
                              f"got {low}..{high}")
+    labels = xp.asarray(labels)
     picked = log_softmax(logits, axis=1)[xp.arange(logits.shape[0]), labels]
     return _reduce(-picked, reduction, "cross_entropy")

@@ -30,7 +30,7 @@ for _name, _method in {
     "__truediv__": div, "__rtruediv__": _swapped(div),
     "__pow__": pow, "__rpow__": _swapped(pow),
     "__matmul__": matmul, "__rmatmul__": _swapped(matmul),
-    "__neg__": neg, "__getitem__": getitem,
+    "__neg__": neg, "__abs__": abs, "__getitem__": getitem,
     "sum": sum, "mean": mean, "max": max, "min": min, "var": var,
     "pow": pow, "exp": exp, "log": log, "sqrt": sqrt, "abs": abs,
     "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
