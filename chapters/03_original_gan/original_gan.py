@@ -225,8 +225,11 @@ def plot_parzen(scores):
     axis.barh(names, means, xerr=errors, color=["tab:blue", "tab:green", "tab:gray"])
     values = scores["GAN"].get("values", [])
     axis.plot(values, [names.index("GAN")] * len(values), "k.", label="one seed each")
-    for i, m in enumerate(means):
-        axis.text(m, i, f" {m:.0f}", va="center")
+    for i, (m, e) in enumerate(zip(means, errors)):   # the number beyond the bar's error bar
+        axis.text(max(m + e, m) if m >= 0 else m - e, i, f" {m:.0f} ",
+                  va="center", ha="left" if m >= 0 else "right")
+    if len(values) > 1:
+        axis.legend(loc="lower right", fontsize="small")
     axis.set_xlabel("Parzen-window log-likelihood of the test images (nats, higher is better)")
     axis.set_title(f"The GAN ({len(values)} seeds) between a perfect and a trivial generator")
     return figure
