@@ -189,9 +189,11 @@ class Trainer:
                 last = self.step == self.total_steps
                 if _every(self.step, self.log_every) or last:
                     values = {name: _plain(value) for name, value in values.items()}
+                    # logged first, NaN or not: `python -m minigan diagnose` then finds the
+                    # step and the value in metrics.csv, where a run that stops finds nothing
+                    self.run.log(step=self.step, **values)
                     self._check_finite(values)
                     bar.update(**values)
-                    self.run.log(step=self.step, **values)
                 else:
                     bar.update()
                 self._evaluate_if_due()
