@@ -73,6 +73,12 @@ class Tensor:
         requires_grad: whether gradients should flow to (or through) this tensor.
         grad: after ``backward``, dL/d(this tensor) for leaves, as a Tensor.
         creator: the Function that produced this tensor, or None for a leaf.
+
+    Arithmetic (``x + y``, ``x @ w``, ``x[i]``) and the methods named as in PyTorch
+    (``x.sum()``, ``x.reshape(...)``, ``x.T``, ``x.float()``) are the differentiable
+    operations of ``minigan.ops``. Those are built on Tensor and Function, so this
+    module cannot import them; ``minigan/ops/__init__.py`` gives them to Tensor, in
+    one table, once they are defined.
     """
 
     __slots__ = ("data", "requires_grad", "grad", "creator", "generation", "__weakref__")
@@ -142,72 +148,14 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def astype(self, dtype):
-        """A copy converted to ``dtype`` (differentiable between float types)."""
-        return ops.astype(self, dtype)
-
-    def float(self):
-        """Convert to float32."""
-        return self.astype(numpy.float32)
-
-    def double(self):
-        """Convert to float64."""
-        return self.astype(numpy.float64)
-
-    # --- operators: each is one differentiable operation from minigan.ops ----------------
-    __hash__ = object.__hash__   # tensors stay usable as dict keys despite elementwise ==
-
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.sub(self, other)
-    def __rsub__(self, other): return ops.sub(other, self)
-    def __mul__(self, other): return ops.mul(self, other)
-    def __rmul__(self, other): return ops.mul(other, self)
-    def __truediv__(self, other): return ops.div(self, other)
-    def __rtruediv__(self, other): return ops.div(other, self)
-    def __pow__(self, exponent): return ops.pow(self, exponent)
-    def __rpow__(self, base): return ops.pow(base, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.neg(self)
-    def __getitem__(self, index): return ops.getitem(self, index)
-
     # Comparisons give constant boolean tensors (masks); they have no gradient.
+    __hash__ = object.__hash__   # tensors stay usable as dict keys despite elementwise ==
     def __lt__(self, other): return Tensor(self.data < _array(other))
     def __le__(self, other): return Tensor(self.data <= _array(other))
     def __gt__(self, other): return Tensor(self.data > _array(other))
     def __ge__(self, other): return Tensor(self.data >= _array(other))
     def __eq__(self, other): return Tensor(self.data == _array(other))
     def __ne__(self, other): return Tensor(self.data != _array(other))
-
-    # --- methods, named as in PyTorch -----------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, correction=1):
-        return ops.var(self, axis, keepdims, correction)
-    def pow(self, exponent): return ops.pow(self, exponent)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def clip(self, min=None, max=None): return ops.clip(self, min, max)
-    clamp = clip
-    def maximum(self, other): return ops.maximum(self, other)
-    def reshape(self, *shape): return ops.reshape(self, *shape)
-    view = reshape
-    def transpose(self, *axes): return ops.transpose(self, *axes)
-    def permute(self, *axes): return ops.permute(self, *axes)
-    T = property(lambda self: ops.transpose(self), doc="The axes reversed.")
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def squeeze(self, dim=None): return ops.squeeze(self, dim)
-    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
-    def matmul(self, other): return ops.matmul(self, other)
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -222,8 +170,17 @@ class Tensor:
                        targets=None, caller="backward")
 
 
-def _array(value):
+def array_of(value):
+    """The array a Tensor holds, or ``value`` itself (an array, a list, a number).
+
+    Not ``getattr(value, "data", value)``: a NumPy array's ``.data`` is a memoryview and
+    a CuPy array's a pointer to GPU memory, so that would turn a plain array into
+    something else.
+    """
     return value.data if isinstance(value, Tensor) else value
+
+
+_array = array_of
 
 
 # ---------------------------------------------------------------------------------------
@@ -235,19 +192,22 @@ class Function:
     Subclasses implement two methods:
 
     * ``forward(self, xp, *arrays)``: compute the output *array* from input arrays,
-      with ``xp`` the array module (numpy or cupy). Non-tensor arguments given to
-      ``apply`` as keywords (an axis, a stride) are attributes of ``self``.
-    * ``backward(self, grad)``: given dL/d(output) as a Tensor, return one Tensor
-      (or None) per input, dL/d(input), **built only from Tensor operations**.
-      Inputs are in ``self.inputs``; the output is ``self.output``.
+      with ``xp`` the array module (numpy or cupy).
+    * ``backward(self, grad, needs_input_grad)``: given dL/d(output) as a Tensor,
+      return one Tensor per input, dL/d(input), **built only from Tensor operations**;
+      ``needs_input_grad[i]`` says whether input i wants its gradient (return None
+      where it does not, and skip the work). Inputs are in ``self.inputs``; the
+      output is ``self.output``.
+
+    An operation with settings (an axis, a stride) takes them in its ``__init__``
+    as named arguments and keeps them as attributes; ``apply`` passes its keywords
+    there: ``Sum.apply(x, axes=(0,), keepdims=False)`` builds ``Sum(axes=(0,),
+    keepdims=False)``, then runs it on x.
 
     Saving tensors (inputs, output) rather than arrays derived from them keeps the
     backward differentiable. Arrays that are piecewise constant in the inputs (a
     ReLU mask) carry no gradient and may be saved as arrays.
     """
-
-    def __init__(self, **params):
-        self.__dict__.update(params)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -268,7 +228,7 @@ class Function:
             given = ", ".join(type(tensor).__name__ for tensor in inputs)
             raise TypeError(f"{cls.name()}: expected Tensor inputs, got {given}; make arrays "
                             f"and numbers into tensors with minigan.tensor(...)") from None
-        node = cls(**params)
+        node = cls(**params)   # the operation's settings, by name (see the class docstring)
         xp = backend.array_module(arrays[0])
         try:
             result = node.forward(xp, *arrays)
@@ -298,7 +258,7 @@ class Function:
     def forward(self, xp, *arrays):
         raise NotImplementedError
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         raise NotImplementedError
 
     def release(self):
@@ -422,16 +382,11 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
             gradient = pending[id(tensor)] if is_target else pending.pop(id(tensor))
             if not is_target:
                 del keep[id(tensor)]
-            saved_mask = wanted = node.needs_input_grad
+            wanted = node.needs_input_grad
             if needed is not None:   # grad(): no gradient towards inputs that lead nowhere
-                node.needs_input_grad = tuple([flag and leads_to_target(x)
-                                               for flag, x in zip(saved_mask, node.inputs)])
-                try:
-                    input_grads = node.backward(gradient)
-                finally:
-                    node.needs_input_grad, wanted = saved_mask, node.needs_input_grad
-            else:
-                input_grads = node.backward(gradient)
+                wanted = tuple([flag and leads_to_target(x)
+                                for flag, x in zip(wanted, node.inputs)])
+            input_grads = node.backward(gradient, wanted)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for x, flag, gx in zip(node.inputs, wanted, input_grads):
@@ -474,7 +429,7 @@ def _initial_gradient(output, gradient, caller):
     if not isinstance(gradient, Tensor) or gradient.dtype != output.dtype:
         # A gradient given as an array, a list or another dtype is converted to the
         # output's dtype (as the output's own gradient must be); text is refused.
-        values = getattr(gradient, "data", gradient)
+        values = array_of(gradient)
         kind = getattr(values, "dtype", numpy.asarray(values).dtype).kind
         if kind not in "biuf":
             raise TypeError(f"{caller}: gradient must be a tensor of numbers of the output's "
@@ -521,7 +476,3 @@ def _nodes_leading_to(outputs, target_ids):
                 if x.creator is not None and id(x.creator) not in seen:
                     stack.append((x.creator, False))
     return needed
-
-
-# The operations need Tensor and Function, defined above; Tensor's operators need them.
-from minigan import ops  # noqa: E402

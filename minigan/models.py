@@ -19,7 +19,7 @@ with ``width`` = 64 giving exactly the benchmark's layers:
                    -> Conv2d(w, 2w, 4, 2, 1)  + BatchNorm2d + LeakyReLU(0.2)     (B, 2w, 7, 7)
                    -> Flatten -> Linear(2w * 7 * 7, 1)                            (B, 1) logits
 
-Both start from the DCGAN initialisation (``nn.init.dcgan_``): weights ~ N(0, 0.02^2),
+Both start from the DCGAN initialisation (``dcgan_init_`` below): weights ~ N(0, 0.02^2),
 batch norm scales ~ N(1, 0.02^2), biases 0.
 
 A *spec* is the JSON recipe of a generator, stored in its checkpoint::
@@ -31,9 +31,32 @@ and returns the (freshly initialised) model; load the checkpoint's weights into 
 """
 import importlib
 
+import numpy
+
 from minigan import backend, nn
-from minigan.autograd import Tensor
+from minigan.autograd import Tensor, array_of
 from minigan.ops import concatenate
+
+
+def dcgan_init_(module, std=0.02):
+    """The DCGAN initialisation of one module; for a whole model, ``model.apply(dcgan_init_)``.
+
+    Following Radford et al. (2015), "all weights were initialized from a zero-centered
+    Normal distribution with standard deviation 0.02":
+
+    * Linear, Conv2d, ConvTranspose2d: weight ~ N(0, std^2), bias = 0;
+    * BatchNorm1d/2d: weight (the scale gamma) ~ N(1, std^2), bias (beta) = 0.
+
+    Other modules are left as they are. Returns ``module``.
+    """
+    if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.normalization.BatchNorm) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, std)
+        nn.init.zeros_(module.bias)
+    return module
 
 
 def dcgan28_generator(z_dim=100, width=64):
@@ -43,7 +66,7 @@ def dcgan28_generator(z_dim=100, width=64):
         nn.ConvTranspose2d(z_dim, 4 * width, 7, 1, 0), nn.BatchNorm2d(4 * width), nn.ReLU(),
         nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.ReLU(),
         nn.ConvTranspose2d(2 * width, 1, 4, 2, 1), nn.Tanh())
-    return model.apply(nn.init.dcgan_)
+    return model.apply(dcgan_init_)
 
 
 def dcgan28_discriminator(width=64):
@@ -52,7 +75,7 @@ def dcgan28_discriminator(width=64):
         nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
         nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
-    return model.apply(nn.init.dcgan_)
+    return model.apply(dcgan_init_)
 
 
 def dcgan64_generator(z_dim=100, width=64, channels=3):
@@ -72,7 +95,7 @@ def dcgan64_generator(z_dim=100, width=64, channels=3):
         layers += [nn.ConvTranspose2d(n_in, n_out, 4, stride, padding), nn.BatchNorm2d(n_out),
                    nn.ReLU()]
     layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
-    return nn.Sequential(*layers).apply(nn.init.dcgan_)
+    return nn.Sequential(*layers).apply(dcgan_init_)
 
 
 def dcgan64_discriminator(width=64, channels=3):
@@ -87,7 +110,7 @@ def dcgan64_discriminator(width=64, channels=3):
             layers.append(nn.BatchNorm2d(n_out))
         layers.append(nn.LeakyReLU(0.2))
     layers += [nn.Conv2d(8 * width, 1, 4, 1, 0), nn.Flatten()]
-    return nn.Sequential(*layers).apply(nn.init.dcgan_)
+    return nn.Sequential(*layers).apply(dcgan_init_)
 
 
 def one_hot(labels, num_classes, dtype="float32"):
@@ -96,8 +119,12 @@ def one_hot(labels, num_classes, dtype="float32"):
     ``labels`` is an integer array or Tensor (N,) with values in 0..num_classes-1.
     """
     xp = backend.get_array_module()
-    labels = xp.asarray(getattr(labels, "data", labels))
-    low, high = backend.value_range(labels) if labels.size else (0, 0)   # one host copy
+    labels = array_of(labels)
+    labels = labels if hasattr(labels, "dtype") else numpy.asarray(labels)
+    # The range check reads the smallest and largest label before the labels move to the
+    # device: free for labels a step drew on the host, one copy for labels on a GPU.
+    low, high = backend.value_range(labels) if labels.size else (0, 0)
+    labels = xp.asarray(labels)
     if labels.ndim != 1 or low < 0 or high >= num_classes:
         raise ValueError(f"one_hot: expected labels (N,) in 0..{num_classes - 1}, got shape "
                          f"{labels.shape}" + (f" with values {int(low)}..{int(high)}"
@@ -146,7 +173,7 @@ class ConditionalDiscriminator(nn.Module):
         self.num_classes, self.side = num_classes, side
         self.net = dcgan28_discriminator(width)
         # The first layer sees the image's channels and the label's maps.
-        setattr(self.net, "0", nn.Conv2d(channels + num_classes, width, 4, 2, 1).apply(nn.init.dcgan_))
+        setattr(self.net, "0", nn.Conv2d(channels + num_classes, width, 4, 2, 1).apply(dcgan_init_))
 
     def forward(self, x, labels):
         if x.ndim != 4 or x.shape[2:] != (self.side, self.side):
@@ -205,7 +232,7 @@ class InfoDiscriminator(nn.Module):
         features = self.head.in_features
         self.q_head = nn.Sequential(nn.Linear(features, hidden), nn.BatchNorm1d(hidden),
                                     nn.LeakyReLU(0.2), nn.Linear(hidden, categories + continuous)
-                                    ).apply(nn.init.dcgan_)
+                                    ).apply(dcgan_init_)
 
     def forward(self, x):
         h = self.trunk(x)
@@ -295,7 +322,7 @@ class UNet28(nn.Module):
     first layer nor on the output, batch norm elsewhere (convolutions before batch norm
     have no bias: its shift does the same). There is no z: the output is a function of
     x alone (pix2pix's noise is dropout, which changed its outputs only a little).
-    The DCGAN initialisation (``nn.init.dcgan_``), as in pix2pix's code.
+    The DCGAN initialisation (``dcgan_init_``), as in pix2pix's code.
 
     Shapes: x (B, in_channels, 28, 28) -> y (B, out_channels, 28, 28) in [-1, 1].
     """
@@ -311,7 +338,7 @@ class UNet28(nn.Module):
         self.up2 = nn.Sequential(nn.ConvTranspose2d(4 * w + 2 * w, w, 4, 2, 1, bias=False),
                                  nn.BatchNorm2d(w), nn.ReLU())
         self.up1 = nn.Sequential(nn.ConvTranspose2d(w + w, out_channels, 4, 2, 1), nn.Tanh())
-        self.apply(nn.init.dcgan_)
+        self.apply(dcgan_init_)
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[2:] != (28, 28):
@@ -352,7 +379,7 @@ class PatchDiscriminator28(nn.Module):
             nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width),
             nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * width, 1, 3, 1, 1)).apply(nn.init.dcgan_)
+            nn.Conv2d(2 * width, 1, 3, 1, 1)).apply(dcgan_init_)
 
     def forward(self, x, y):
         if x.ndim != 4 or y.ndim != 4 or x.shape[0] != y.shape[0] or x.shape[2:] != y.shape[2:]:

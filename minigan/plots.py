@@ -2,6 +2,7 @@
 import numpy
 
 from minigan import backend
+from minigan.autograd import array_of
 
 
 def image_grid(images, columns=8, padding=1, value_range=(-1.0, 1.0)):
@@ -9,7 +10,7 @@ def image_grid(images, columns=8, padding=1, value_range=(-1.0, 1.0)):
 
     Grey images give a 2-D array (show it with cmap='gray'); RGB images a 3-D one.
     """
-    images = backend.to_numpy(getattr(images, "data", images)).astype(numpy.float32)
+    images = backend.to_numpy(array_of(images)).astype(numpy.float32)
     if images.ndim == 3:
         images = images[:, None]
     low, high = value_range

@@ -5,7 +5,7 @@ rest::
 
     def step(real):                        # one D update and one G update
         ...
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        return {"loss_d": loss_d, "loss_g": loss_g}    # one-element tensors (or floats)
 
     def evaluate(step):                    # FID and the chapter's own measures
         return {"fid": ..., "samples": G(fixed_z) as an array}
@@ -35,8 +35,14 @@ the same random draws, the same weights and the same history, bit for bit. A che
 of another chapter is refused, naming whose it is; a run resumed at its last step has
 nothing left to do (``trainer.finished``).
 
-A loss that turns NaN or infinite stops the run with :class:`TrainingDiverged`
-before anything is saved, so ``latest.ckpt`` stays the last good state.
+**Copies to the host.** A step returns its losses as one-element tensors, and the Trainer
+copies them to the host (``.item()``) only at the steps it logs: on a GPU each copy waits
+for the device to finish, so a step that copied its losses every time would wait every
+time. A step may return plain floats too (it has then copied them itself).
+
+A loss that turns NaN or infinite stops the run with :class:`TrainingDiverged` at the
+next logged step (a NaN loss makes NaN weights, which the checkpoint refuses too), before
+anything is saved, so ``latest.ckpt`` stays the last good state.
 
 Two helpers for measuring a generator: ``evaluating(G)`` (evaluation mode and no graph
 inside a ``with``) and ``generate(G, n, z_dim)`` (n samples as one array).
@@ -107,10 +113,11 @@ class TrainingDiverged(RuntimeError):
 
 
 class Trainer:
-    """Run ``step_fn(batch) -> {name: float}`` for ``total_steps`` steps over ``batches``.
+    """Run ``step_fn(batch) -> {name: value}`` for ``total_steps`` steps over ``batches``.
 
     Args:
-        step_fn: one training step on one batch; returns its losses and metrics as floats.
+        step_fn: one training step on one batch; returns its losses and metrics as
+            one-element tensors (copied to the host only when logged) or floats.
             It may read ``trainer.step``, the number of steps done before this one.
         batches: a ``minigan.data.Batches``; passes follow one another without end.
         total_steps: the step count to reach (a resumed run does only the rest).
@@ -179,11 +186,16 @@ class Trainer:
                 values = self.step_fn(next(batches))
                 self.step += 1
                 self.seconds += time.perf_counter() - started
-                self._check_finite(values)
-                bar.update(**values)
                 last = self.step == self.total_steps
                 if _every(self.step, self.log_every) or last:
+                    values = {name: _plain(value) for name, value in values.items()}
+                    # logged first, NaN or not: `python -m minigan diagnose` then finds the
+                    # step and the value in metrics.csv, where a run that stops finds nothing
                     self.run.log(step=self.step, **values)
+                    self._check_finite(values)
+                    bar.update(**values)
+                else:
+                    bar.update()
                 self._evaluate_if_due()
                 if _every(self.step, self.checkpoint_every) or last:
                     self.save()
@@ -282,6 +294,7 @@ def _is_number(value):
 
 
 def _plain(value):
+    """A one-element tensor or array as a Python number (a copy to the host); else as it is."""
     if hasattr(value, "item") and getattr(value, "size", 1) == 1:
         return value.item()
     return value

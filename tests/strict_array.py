@@ -38,6 +38,13 @@ def _count_transfer():
     transfers += 1
 
 
+class _DevicePointer:
+    """What ``StrictArray.data`` gives, as CuPy's ``MemoryPointer``: an address, not values."""
+
+    def __repr__(self):
+        return "<device memory pointer>"
+
+
 class StrictArray(NDArrayOperatorsMixin):
     """An array "on the device": a NumPy array that will not leave it implicitly."""
 
@@ -61,6 +68,13 @@ class StrictArray(NDArrayOperatorsMixin):
         """The elements as nested Python lists (a copy to the host)."""
         _count_transfer()
         return self._array.tolist()
+
+    @property
+    def data(self):
+        """CuPy's ``ndarray.data`` is a pointer into GPU memory, not an array (NumPy's is a
+        memoryview of the numbers): code that reaches for ``.data`` of a plain array,
+        meaning a Tensor's, gets nothing it can compute with."""
+        return _DevicePointer()
 
     # --- the implicit ways to the host: refused ---------------------------------------
     def __array__(self, dtype=None, copy=None):

@@ -156,7 +156,7 @@ class Tripwire(minigan.Function):
     def forward(self, xp, x):
         return x
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         raise AssertionError("backward ran for a branch that does not lead to the inputs")
 
 

@@ -61,6 +61,34 @@ def test_conv2d_matches_loop_reference(problem):
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
+@settings(max_examples=40, deadline=None)
+@given(problem=conv_problems())
+def test_fast_kernels_compute_what_the_textbook_version_computes(problem):
+    """The three Functions of minigan.ops.conv (channels last, strided-view im2col) give
+    the numbers of minigan.ops.conv_reference (the loop-over-offsets im2col of chapter
+    01) for y = conv2d(x, W), its adjoint in x and its weight gradient."""
+    from minigan.ops import conv, conv_reference
+    rng = np.random.default_rng(problem["seed"])
+    x = rng.standard_normal(problem["shape"])
+    w = rng.standard_normal(problem["weight"])
+    s, p = (problem["stride"],) * 2, (problem["padding"],) * 2
+    y_fast = conv.conv2d(minigan.tensor(x), minigan.tensor(w), s, p).numpy()
+    y_textbook = conv_reference.conv2d(np, x, w, s, p)
+    np.testing.assert_allclose(y_fast, y_textbook, rtol=1e-12, atol=1e-12, err_msg="conv2d")
+    g = rng.standard_normal(y_fast.shape)
+    size = problem["shape"][2:]
+    x_fast = conv.conv_transpose2d(
+        minigan.tensor(g), minigan.tensor(w), s, p,
+        conv._output_padding(size, g.shape[2:], w.shape[2:], s, p)).numpy()
+    np.testing.assert_allclose(x_fast, conv_reference.conv_transpose2d(np, g, w, size, s, p),
+                               rtol=1e-12, atol=1e-12, err_msg="conv_transpose2d")
+    w_fast = conv.Conv2dGradWeight.apply(minigan.tensor(x), minigan.tensor(g),
+                                         kernel=w.shape[2:], stride=s, padding=p).numpy()
+    np.testing.assert_allclose(w_fast, conv_reference.conv2d_grad_weight(np, x, g, w.shape[2:],
+                                                                         s, p),
+                               rtol=1e-12, atol=1e-12, err_msg="weight gradient")
+
+
 @given(conv_problems())
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(problem):
     """<conv2d(x, W), y> = <x, conv_transpose2d(y, W)> for every x, y: the defining property.

@@ -22,7 +22,7 @@ class Square(minigan.Function):
     def forward(self, xp, x):
         return x * x
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         (x,) = self.inputs
         return grad * (2 * x)
 
@@ -30,7 +30,7 @@ class Square(minigan.Function):
 class SquareWrongSign(Square):
     """Planted bug: dy/dx = -2 x."""
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         (x,) = self.inputs
         return grad * (-2 * x)
 
@@ -38,7 +38,7 @@ class SquareWrongSign(Square):
 class SquareWrongFactor(Square):
     """Planted bug: forgets the 2 of the power rule, dy/dx = x."""
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         (x,) = self.inputs
         return grad * x
 
@@ -46,7 +46,7 @@ class SquareWrongFactor(Square):
 class SquareOneWrongEntry(Square):
     """Planted bug: right everywhere except the first element, which gets 0."""
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         (x,) = self.inputs
         mask = numpy.ones(x.shape)
         mask.reshape(-1)[0] = 0.0
@@ -60,7 +60,7 @@ class SquareFrozenBackward(Square):
     engine, so d/dx of this gradient is 0 instead of 2 (the DeZero batch-norm pitfall).
     """
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         (x,) = self.inputs
         return grad * minigan.Tensor(2 * x.data)
 
@@ -71,7 +71,7 @@ class MultiplyWrongSecondInput(minigan.Function):
     def forward(self, xp, a, b):
         return a * b
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         a, b = self.inputs
         return grad * b, grad * b
 

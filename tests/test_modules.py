@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import nn
+from minigan import models, nn
 from minigan.nn import init
 
 
@@ -358,11 +358,11 @@ def test_calculate_gain_matches_pytorch():
 
 
 def test_dcgan_init_draws_weights_with_std_002():
-    """After model.apply(init.dcgan_): conv/convT/linear weights ~ N(0, 0.02^2), biases 0,
+    """After model.apply(models.dcgan_init_): conv/convT/linear weights ~ N(0, 0.02^2), biases 0,
     batch-norm scales ~ N(1, 0.02^2), batch-norm shifts 0 (Radford et al. 2015)."""
     model = nn.Sequential(nn.ConvTranspose2d(100, 128, 4), nn.BatchNorm2d(20000), nn.ReLU(),
                           nn.Conv2d(128, 64, 4), nn.Linear(1000, 100))
-    assert model.apply(init.dcgan_) is model
+    assert model.apply(models.dcgan_init_) is model
     for index in (0, 3, 4):
         w = model[index].weight.numpy()
         assert w.std() == pytest.approx(0.02, rel=0.02) and abs(w.mean()) < 5e-4

@@ -7,6 +7,8 @@ and not less; u and v are state, not parameters, saved and loaded, and left alon
 evaluation mode; the gradient treats u and v as constants; and the forward is
 differentiable twice (gradcheck and gradgradcheck in float64).
 """
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 import minigan
 from minigan import nn
 from minigan.nn import functional as F
+from minigan.nn import utils
 from minigan.nn.utils import spectral_norm, weight_matrix
 from tests.strategies import double_, leaf
 
@@ -275,3 +278,44 @@ def test_refuses_a_module_without_the_weight_and_zero_iterations():
         spectral_norm(nn.Linear(2, 2), name="kernel")
     with pytest.raises(ValueError, match="n_power_iterations"):
         spectral_norm(nn.Linear(2, 2), n_power_iterations=0)
+
+
+def _explicit_matrix(layer, shape):
+    """The matrix of x -> layer(x) - layer(0), column by column (small shapes only)."""
+    size = int(np.prod(shape))
+    with minigan.no_grad():
+        offset = layer(minigan.zeros((1,) + shape, dtype="float64")).numpy().ravel()
+        columns = [layer(minigan.tensor(np.eye(size)[i].reshape((1,) + shape))).numpy().ravel()
+                   - offset for i in range(size)]
+    return np.stack(columns, axis=1)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, size", [(4, 2, 1, 6), (3, 1, 1, 5),
+                                                           (4, 2, 1, 7), (2, 2, 0, 6)])
+def test_operator_norm_is_the_largest_singular_value_of_the_layers_matrix(kernel, stride,
+                                                                        padding, size):
+    """operator_norm of a convolution (power method through autograd's adjoint) equals the
+    largest singular value of the convolution written out as a matrix; it lies between
+    sigma of the reshaped weight (what spectral normalisation divides by) and
+    sqrt(ceil(k / s)^2) times it, and is larger than it in these cases."""
+    minigan.manual_seed(kernel + size)
+    conv = double_(nn.Conv2d(2, 3, kernel, stride, padding))
+    shape = (2, size, size)
+    exact = np.linalg.svd(_explicit_matrix(conv, shape), compute_uv=False)[0]
+    assert utils.operator_norm(conv, shape, iterations=1000) == pytest.approx(exact, rel=1e-5)
+    reshaped = np.linalg.svd(utils.weight_matrix(conv.weight.numpy()), compute_uv=False)[0]
+    assert reshaped < exact <= math.ceil(kernel / stride) * reshaped + 1e-12
+
+
+def test_operator_norm_of_a_linear_layer_is_sigma_and_modes_are_kept():
+    minigan.manual_seed(0)
+    layer = double_(utils.spectral_norm(nn.Linear(6, 4)))
+    for _ in range(50):                        # power steps until sigma-hat has converged
+        layer(minigan.randn(3, 6, dtype="float64"))
+    u = layer.weight_u.numpy().copy()
+    assert utils.operator_norm(layer, (6,), iterations=500) == pytest.approx(1.0, abs=1e-3)
+    np.testing.assert_array_equal(layer.weight_u.numpy(), u)   # evaluation: u is kept
+    assert layer.training
+    plain = double_(nn.Linear(6, 4))
+    sigma = np.linalg.svd(plain.weight.numpy(), compute_uv=False)[0]
+    assert utils.operator_norm(plain, (6,), iterations=500) == pytest.approx(sigma, rel=1e-9)

@@ -112,3 +112,57 @@ def test_an_mlp_gan_step_copies_only_its_logged_losses_to_the_host(strict):
     D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
     real = minigan.randn(8, 2)
     assert _transfers_per_step(strict, _gan_step(G, D, 4, real)) == STEP_TRANSFERS
+
+
+def test_the_trainer_copies_a_steps_losses_only_at_the_steps_it_logs(strict, tmp_path):
+    """A step that returns its losses as tensors makes no copy; the Trainer copies them
+    (two numbers) at every 5th step, the ones it logs, and at no other."""
+    import types
+    from minigan import experiment
+    from minigan.data import Batches
+    from minigan.training import Trainer
+    G = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+    opt_g, opt_d = optim.Adam(G.parameters(), lr=1e-3), optim.Adam(D.parameters(), lr=1e-3)
+    counts = []
+
+    def step(real):
+        counts.append(strict.transfer_count())
+        z = minigan.randn(len(real), 4)
+        opt_d.zero_grad()
+        loss_d = losses.discriminator_loss(D(minigan.tensor(real)), D(G(z).detach()))
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss_g = losses.generator_loss_nonsaturating(D(G(z)))
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": loss_d, "loss_g": loss_g}
+
+    run = experiment.Run("test_strict", types.SimpleNamespace(out=tmp_path, resume=False, seed=0))
+    points = numpy.random.default_rng(0).standard_normal((64, 2)).astype(numpy.float32)
+    Trainer(step, Batches(points, batch_size=16, seed=0), 12, run, G=G, D=D, opt_g=opt_g,
+            opt_d=opt_d, log_every=5).fit()
+    copies = numpy.diff(counts).tolist()   # copies from the start of step k to that of k + 1
+    assert copies == [0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0], copies
+
+
+def test_labels_are_range_checked_for_free_while_they_are_on_the_host(strict):
+    """one_hot and cross_entropy check labels (N,) before moving them to the device: no
+    copy for labels drawn on the host, one (min and max together) for labels on the
+    device; out-of-range labels are refused either way."""
+    from minigan.models import one_hot
+    import minigan.nn.functional as F
+    host = numpy.array([0, 3, 9])
+    device = backend.asarray(host)
+    logits = minigan.randn(3, 10)
+    for labels, copies in ((host, 0), ([0, 3, 9], 0), (device, 1)):
+        before = strict.transfer_count()
+        one_hot(labels, 10)
+        F.cross_entropy(logits, labels)
+        assert strict.transfer_count() - before == 2 * copies, (type(labels), copies)
+    for labels in (numpy.array([0, 10, 2]), backend.asarray(numpy.array([-1, 0, 2]))):
+        with pytest.raises(ValueError, match="one_hot"):
+            one_hot(labels, 10)
+        with pytest.raises(ValueError, match="cross_entropy"):
+            F.cross_entropy(logits, labels)

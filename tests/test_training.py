@@ -185,6 +185,8 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(TrainingDiverged, match=r"at step 8: loss_d = nan.*\(step 6\)"):
         tiny_trainer(tmp_path / "nan", 12, poison=poison).fit()
     saved = load_checkpoint(tmp_path / "nan" / "latest.ckpt")
+    last = (tmp_path / "nan" / "metrics.csv").read_text().splitlines()[-1].split(",")
+    assert last[0] == "8" and "nan" in last, last   # the bad row is logged, for diagnose
     clean = tiny_trainer(tmp_path / "clean", 6)
     clean.fit()
     assert saved["step"] == 6

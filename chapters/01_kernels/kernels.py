@@ -19,7 +19,7 @@ import numpy as np
 import minigan
 import minigan.nn.functional as F
 from minigan import experiment, optim
-from minigan.ops import conv as conv_ops
+from minigan.ops import conv_reference
 from minigan.ops.normalization import batch_norm_composed
 
 
@@ -44,10 +44,10 @@ def tensor(array, requires_grad=False):
 #
 # which BLAS (or cuBLAS) runs at full speed. `cols` can be built with a loop
 # over the kh x kw kernel offsets, each one a strided slice of the padded input
-# (exercise 1.1); minigan's kernel copies it at once from a strided view of a
-# channels-last copy of the input (see `minigan.ops.conv.im2col`, which returns it
-# in this order). The price is memory: each input pixel is
-# copied into about kh kw / s^2 columns.
+# (exercise 1.1): `minigan.ops.conv_reference` does exactly that, in this order.
+# minigan's fast kernel (`minigan.ops.conv`) computes the same sums from a
+# channels-last copy of the input, and is tested against the reference. The price
+# is memory: each input pixel is copied into about kh kw / s^2 columns.
 #
 # We check the matrix product against (1) computed one output pixel at a time.
 
@@ -87,9 +87,7 @@ def check_conv2d(rng):
 def im2col_copies(size=16, channels=8, kernel=4, stride=2, padding=1):
     """How many times im2col copies each input value: cols.size / x.size (theory kh kw / s^2)."""
     x = np.zeros((1, channels, size, size))
-    out = conv_ops.conv_output_size(size, kernel, stride, padding)
-    cols = conv_ops.im2col(np, x, (kernel, kernel), (stride, stride), (padding, padding),
-                           (out, out))
+    cols = conv_reference.im2col(np, x, (kernel, kernel), (stride, stride), (padding, padding))
     return cols.size / x.size
 
 
@@ -100,8 +98,8 @@ def im2col_picture(size=5, kernel=3):
     Returns the image (size, size) and the matrix (kernel^2, out^2).
     """
     image = np.arange(size * size, dtype=np.float64).reshape(1, 1, size, size)
-    out = conv_ops.conv_output_size(size, kernel, 1, 0)
-    cols = conv_ops.im2col(np, image, (kernel, kernel), (1, 1), (0, 0), (out, out))
+    out = conv_reference.conv_output_size(size, kernel, 1, 0)
+    cols = conv_reference.im2col(np, image, (kernel, kernel), (1, 1), (0, 0))
     return image[0, 0], cols.reshape(kernel * kernel, out * out)
 
 
@@ -158,7 +156,7 @@ def operator_matrix(function, in_shape):
 def conv_matrices(size=5, stride=2, padding=1):
     """The matrices of conv2d and of conv_transpose2d for one 3x3 kernel holding 1, ..., 9."""
     w = tensor(np.arange(1.0, 10.0).reshape(1, 1, 3, 3))
-    out = conv_ops.conv_output_size(size, 3, stride, padding)
+    out = conv_reference.conv_output_size(size, 3, stride, padding)
     conv = operator_matrix(lambda x: F.conv2d(x, w, stride=stride, padding=padding),
                            (1, 1, size, size))
     transposed = operator_matrix(lambda y: F.conv_transpose2d(y, w, stride=stride,

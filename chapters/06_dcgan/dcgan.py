@@ -68,9 +68,9 @@ def make_step(G, D, opt_g, opt_d, batch_size, z_dim):
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                "d_real": F.sigmoid(real_logits).mean().item(),
-                "d_fake": F.sigmoid(fake_logits).mean().item()}
+        return {"loss_d": loss_d, "loss_g": loss_g,
+                "d_real": F.sigmoid(real_logits).mean(),
+                "d_fake": F.sigmoid(fake_logits).mean()}
     return step
 
 

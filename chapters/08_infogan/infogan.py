@@ -98,8 +98,8 @@ def make_step(G, D, opt_g, opt_d, batch_size, noise_dim, weight_info, weight_u):
         opt_g.zero_grad()
         (loss_g + weight_info * info_g).backward()
         opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "info": info_g.item(),
-                "mi_lower_bound": math.log(CATEGORIES) - nll_c.item()}
+        return {"loss_d": loss_d, "loss_g": loss_g, "info": info_g,
+                "mi_lower_bound": math.log(CATEGORIES) - nll_c}
     return step
 
 

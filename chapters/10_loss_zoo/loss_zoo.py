@@ -51,7 +51,7 @@ from minigan.gan import losses
 from minigan.gan.penalties import gradient_penalty
 from minigan.metrics import features
 from minigan.metrics.fid import fid
-from minigan.nn.utils import SpectralNorm, spectral_norm, weight_matrix
+from minigan.nn.utils import SpectralNorm, operator_norm, spectral_norm, weight_matrix
 from minigan.progress import Progress
 from minigan.training import TrainingDiverged, evaluating, generate
 
@@ -92,7 +92,7 @@ def make_discriminator(norm, width=64):
     layers = [nn.Conv2d(1, width, 4, 2, 1), nn.Conv2d(width, 2 * width, 4, 2, 1),
               nn.Linear(2 * width * 7 * 7, 1)]
     for layer in layers:
-        layer.apply(nn.init.dcgan_)       # before wrapping: the wrapper has no weight itself
+        layer.apply(models.dcgan_init_)       # before wrapping: the wrapper has no weight itself
     return nn.Sequential(sn(layers[0]), nn.LeakyReLU(0.2), sn(layers[1]), *middle,
                          nn.LeakyReLU(0.2), nn.Flatten(), sn(layers[2]))
 
@@ -148,7 +148,14 @@ def endless(batches):
 #
 # * **spectral norm**: each layer's W / sigma(W), with sigma from one power step per
 #   forward, should have largest singular value 1: we take the SVD of the
-#   normalised (out, in*k*k) matrices and report the worst distance from 1;
+#   normalised (out, in*k*k) matrices and report the worst distance from 1. That
+#   number is what spectral normalisation controls, and it is *not* the layer's
+#   Lipschitz constant: a 4x4 convolution at stride 2 copies each pixel into up to 4
+#   receptive fields, and as a map of whole images it can stretch distances by up to
+#   2 sigma(W reshaped). So we also measure each layer's true operator norm at the
+#   image size it sees (`minigan.nn.utils.operator_norm`, the power method on the
+#   layer and its adjoint), and their product, which bounds D's Lipschitz constant
+#   (LeakyReLU's slopes are at most 1);
 # * **weight clipping**: every critic weight lies in [-c, c], and (chapter 09) many
 #   sit at the bound: the share within 1% of +-c;
 # * **gradient penalty**: the critic's gradient norm at interpolates x_hat, which
@@ -170,6 +177,17 @@ def spectral_norm_error(D):
     return max(errors)
 
 
+def operator_norms(D, image_shape=(1, 28, 28)):
+    """Each spectrally normalised layer's operator norm, at the input size it has in D."""
+    norms, x = [], minigan.zeros((1,) + image_shape)
+    with evaluating(D):
+        for layer in D:
+            if isinstance(layer, SpectralNorm):
+                norms.append(operator_norm(layer, x.shape[1:]))
+            x = layer(x)
+    return norms
+
+
 def clipped_share(D, c):
     """(max |w| over D's parameters, share of them within 1% of +-c: abs(abs(w) - c) <= c / 100)."""
     weights = np.abs(np.concatenate([p.numpy().ravel() for p in D.parameters()]))
@@ -187,7 +205,10 @@ def interpolate_gradient_norms(D, real, fake):
 def check_theory(name, method, G, D, images, z_dim, n=256):
     """The check of the theory that ``method`` makes a promise about, as a dict."""
     if method["norm"] == "spectral":
-        return {"largest singular value error": spectral_norm_error(D)}
+        norms = operator_norms(D)
+        return {"largest singular value error": spectral_norm_error(D),
+                "largest layer operator norm": max(norms),
+                "product of layer operator norms": float(np.prod(norms))}
     if "clip" in method:
         largest, share = clipped_share(D, method["clip"])
         return {"largest absolute weight": largest, "share of weights at +-c": share}
@@ -346,7 +367,11 @@ def describe_check(row):
     def change(key, form):
         return f"{row[key + ' at the start']:{form}} -> {row[key]:{form}}"
     if "largest singular value error" in row:
-        return f"max over layers of abs(sigma_max - 1): {change('largest singular value error', '.3f')}"
+        return (f"max over layers of abs(sigma_max - 1) (reshaped weights): "
+                f"{change('largest singular value error', '.3f')}; largest operator norm "
+                f"of a layer: {change('largest layer operator norm', '.3f')}; their product "
+                f"(bounds D's Lipschitz constant): "
+                f"{change('product of layer operator norms', '.2f')}")
     if "share of weights at +-c" in row:
         return (f"max abs(w): {change('largest absolute weight', '.3g')}; "
                 f"share at +-c: {change('share of weights at +-c', '.0%')}")

@@ -143,10 +143,10 @@ def make_step(nets, D, opt_g, opt_d, lam):
         opt_g.zero_grad()
         (loss_gan + lam * l1_pix2pix + lam * l1_baseline).backward()
         opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_gan": loss_gan.item(),
-                "l1_pix2pix": l1_pix2pix.item(), "l1_only": l1_baseline.item(),
-                "d_real": F.sigmoid(real_logits).mean().item(),
-                "d_fake": F.sigmoid(fake_logits).mean().item()}
+        return {"loss_d": loss_d, "loss_gan": loss_gan,
+                "l1_pix2pix": l1_pix2pix, "l1_only": l1_baseline,
+                "d_real": F.sigmoid(real_logits).mean(),
+                "d_fake": F.sigmoid(fake_logits).mean()}
     return step
 
 

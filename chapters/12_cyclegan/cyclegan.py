@@ -86,7 +86,7 @@ class ResNetGenerator28(nn.Module):
               for _ in range(blocks)],
             nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), nn.InstanceNorm2d(2 * w), nn.ReLU(),
             nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.InstanceNorm2d(w), nn.ReLU(),
-            nn.Conv2d(w, 1, 7, 1, 3, padding_mode="reflect"), nn.Tanh()).apply(nn.init.dcgan_)
+            nn.Conv2d(w, 1, 7, 1, 3, padding_mode="reflect"), nn.Tanh()).apply(models.dcgan_init_)
 
     def forward(self, x):
         return self.net(x)
@@ -120,7 +120,7 @@ class PatchDiscriminator(nn.Module):
             nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, 2, 1), nn.InstanceNorm2d(2 * width),
             nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * width, 1, 3, 1, 1)).apply(nn.init.dcgan_)
+            nn.Conv2d(2 * width, 1, 3, 1, 1)).apply(models.dcgan_init_)
 
     def forward(self, y):
         return self.net(y)
@@ -227,7 +227,7 @@ def make_step(nets, Ds, opt_g, opt_d, pools, lam=10.0, identity=0.5):
         if identity > 0:   # with weight 0 CycleGAN skips the two extra passes
             same = (nets.G(b) - b).abs().mean() + (nets.F(a) - a).abs().mean()
             loss_g = loss_g + identity * lam * same
-            values["identity"] = same.item()
+            values["identity"] = same
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
@@ -239,10 +239,10 @@ def make_step(nets, Ds, opt_g, opt_d, pools, lam=10.0, identity=0.5):
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        return {"loss_g": loss_g.item(), "loss_gan": loss_gan.item(), "cycle": cycle.item(),
-                **values, "loss_d": loss_d.item(),
-                "d_real_b": real_b.mean().item(), "d_fake_b": pooled_b.mean().item(),
-                "d_real_a": real_a.mean().item(), "d_fake_a": pooled_a.mean().item()}
+        return {"loss_g": loss_g, "loss_gan": loss_gan, "cycle": cycle,
+                **values, "loss_d": loss_d,
+                "d_real_b": real_b.mean(), "d_fake_b": pooled_b.mean(),
+                "d_real_a": real_a.mean(), "d_fake_a": pooled_a.mean()}
     return step
 
 

@@ -43,6 +43,7 @@ floating dtype (float32 stays float32) on its device, and return an array.
 import numpy
 
 from minigan import backend
+from minigan.autograd import array_of
 
 KEYS_A = -0.5
 
@@ -80,7 +81,7 @@ def bicubic_weights(size, factor, a=KEYS_A):
 
 def _images(function, images, factor):
     """``images`` as a floating array (N, C, H, W) of its own device, and the factor."""
-    data = backend.asarray(getattr(images, "data", images))
+    data = backend.asarray(array_of(images))
     if data.dtype.kind != "f":
         raise TypeError(f"{function}: images must be floating point (float32 or float64), got "
                         f"dtype {data.dtype}")

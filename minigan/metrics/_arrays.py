@@ -10,11 +10,12 @@ arithmetic there.
 import numpy
 
 from minigan import backend
+from minigan.autograd import array_of
 
 
 def _data(array):
     """The array itself, or the array a Tensor holds in ``.data``."""
-    return getattr(array, "data", array)
+    return array_of(array)
 
 
 def common_array_module(*arrays):

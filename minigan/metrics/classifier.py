@@ -28,6 +28,7 @@ import collections
 import numpy
 
 from minigan import backend
+from minigan.autograd import array_of
 from minigan.metrics import _arrays
 from minigan.metrics.modes import reverse_kl
 
@@ -108,7 +109,7 @@ def class_coverage(predicted_labels, num_classes):
     if (isinstance(num_classes, bool) or not isinstance(num_classes, (int, numpy.integer))
             or num_classes < 1):
         raise ValueError(f"class_coverage: num_classes must be an int >= 1, got {num_classes!r}")
-    labels = backend.to_numpy(getattr(predicted_labels, "data", predicted_labels))
+    labels = backend.to_numpy(array_of(predicted_labels))
     if labels.ndim != 1 or len(labels) == 0 or labels.dtype.kind not in "iu":
         raise ValueError(f"class_coverage: expected predicted_labels (N,) integers with N >= 1, "
                          f"got shape {labels.shape} and dtype {labels.dtype}")

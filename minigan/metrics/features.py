@@ -38,7 +38,7 @@ import numpy
 
 from minigan import backend, nn, optim
 from minigan.data import sources
-from minigan.autograd import Tensor, no_grad
+from minigan.autograd import Tensor, array_of, no_grad
 from minigan.metrics.fid import fid
 from minigan.metrics.precision_recall import precision_recall
 from minigan.nn import functional as F
@@ -120,7 +120,7 @@ def predict(model, images, batch_size=500):
     ``images`` is an array or Tensor (N, 1, 28, 28) scaled to [-1, 1], like the data the
     network was trained on and a tanh generator's output.
     """
-    images = getattr(images, "data", images)
+    images = array_of(images)
     model.eval()
     features, probabilities = [], []
     with no_grad():

@@ -33,6 +33,7 @@ import math
 import numpy
 
 from minigan import backend
+from minigan.autograd import array_of
 
 ModeStatistics = collections.namedtuple(
     "ModeStatistics", ["modes", "high_quality", "reverse_kl", "counts"])
@@ -47,7 +48,7 @@ counts: (K,) int array, the high-quality samples of each mode.
 
 def _as_numpy(samples):
     """Samples given as a Tensor, a NumPy or a CuPy array, as a float64 NumPy array."""
-    data = getattr(samples, "data", samples)   # a Tensor holds its array in .data
+    data = array_of(samples)
     return numpy.asarray(backend.to_numpy(data), dtype=numpy.float64)
 
 

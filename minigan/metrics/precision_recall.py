@@ -20,9 +20,10 @@ samples are sparse, narrow ones where they are dense.
 
 A generator that renders one mode of the data well and nothing else has a precision
 near 1 and a low recall; one that renders everything badly, off the data's manifold,
-has a low precision, and can keep its recall. Both are near 1 for a sample of the data
-itself (not exactly 1: a fresh sample can fall just outside the balls around the tail
-of another one).
+has a low precision, and can keep its recall. For a second sample of the data itself
+both are below 1, the more so the more dimensions the features have: a fresh point can
+fall outside the balls of another sample (two samples of N(0, I_d), N = 1,000, k = 3:
+0.98 at d = 2, 0.70 at d = 32, 0.58 at d = 128; chapter 05's README has the table).
 
 **Memory.** The distances are needed between every pair of points, N x M of them.
 They are computed one block of ``batch_size`` rows at a time, so at most

@@ -8,7 +8,8 @@
   ``BatchNorm2d``, ``LayerNorm``, ``InstanceNorm2d``, ``AdaIN`` (``normalization.py``);
   ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid`` (``activation.py``).
 * ``minigan.nn.functional`` (as ``F``): the stateless kernels the layers call.
-* ``minigan.nn.init``: initialisers, including the DCGAN recipe ``init.dcgan_``.
+* ``minigan.nn.init``: initialisers (the DCGAN recipe built on them is
+  ``minigan.models.dcgan_init_``).
 * ``minigan.nn.utils``: ``spectral_norm``, which wraps a layer so that its weight is
   divided by its largest singular value (a 1-Lipschitz layer).
 """

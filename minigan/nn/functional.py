@@ -8,14 +8,14 @@ pieces. That is why batch norm and the losses below are exact to any order.
 import numpy
 
 from minigan import backend
-from minigan.autograd import Tensor
+from minigan.autograd import Tensor, array_of
 from minigan.ops import conv as conv_ops
 from minigan.ops import linalg as linalg_ops
 from minigan.ops import padding as padding_ops
-from minigan.ops.normalization import BatchNormTraining
+from minigan.ops.normalization import BatchNormTraining, standardize
 from minigan.ops import (broadcast_to, getitem, leaky_relu, mean, relu, reshape,
                          sigmoid, softplus, sqrt, tanh, transpose)
-from minigan.ops.elementwise import _real_number, as_tensor, check_slope
+from minigan.ops.elementwise import _real_number, as_tensor
 from minigan.ops.shape import _check_axis
 
 __all__ = ["linear", "conv2d", "conv_transpose2d", "pad", "interpolate", "pixel_shuffle",
@@ -382,7 +382,7 @@ def embedding(indices, weight):
     """
     op = "embedding"
     xp = backend.array_module(weight.data)
-    indices = xp.asarray(getattr(indices, "data", indices))
+    indices = xp.asarray(array_of(indices))
     if weight.ndim != 2:
         raise ValueError(f"{op}: weight must be (num_embeddings, embedding_dim), got shape "
                          f"{weight.shape}")
@@ -456,17 +456,6 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return x_hat
 
 
-def _standardize(x, axes, eps):
-    """(x - mean) / sqrt(var + eps) over ``axes``, with the population variance.
-
-    Written with primitives and nothing saved in between, so its gradient, through
-    the mean and the variance too, is exact to any order.
-    """
-    centred = x - mean(x, axes, keepdims=True)
-    variance = mean(centred * centred, axes, keepdims=True)
-    return centred / sqrt(variance + eps)
-
-
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation (Ba et al. 2016): standardise each sample over its last axes.
 
@@ -498,7 +487,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
                              f"normalized_shape {normalized_shape}")
     if bias is not None:
         _check_input("layer_norm", bias, x, what="bias", weight_what="the input")
-    y = _standardize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    y = standardize(x, tuple(range(x.ndim - k, x.ndim)), eps)
     if weight is not None:
         y = y * weight
     if bias is not None:
@@ -547,7 +536,7 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
         if count < 2:
             raise ValueError(f"instance_norm: expected more than 1 spatial element per "
                              f"channel, got input of shape {x.shape}")
-        y = _standardize(x, spatial, eps)
+        y = standardize(x, spatial, eps)
         if running_mean is not None and running_var is not None:
             data = x.data
             m = momentum
@@ -596,7 +585,7 @@ def adaptive_instance_norm(x, style_scale, style_bias, eps=1e-5):
     if x.shape[2] * x.shape[3] < 2:
         raise ValueError(f"{op}: expected more than 1 spatial element per channel, got input "
                          f"of shape {x.shape}")
-    x_hat = _standardize(x, (2, 3), eps)
+    x_hat = standardize(x, (2, 3), eps)
     return x_hat * reshape(style_scale, (n, c, 1, 1)) + reshape(style_bias, (n, c, 1, 1))
 
 
@@ -750,17 +739,19 @@ def cross_entropy(logits, labels, reduction="mean"):
     """
     _check_input("cross_entropy", logits, what="logits")
     xp = backend.array_module(logits.data)
-    labels = xp.asarray(getattr(labels, "data", labels))
+    labels = array_of(labels)
+    labels = labels if hasattr(labels, "dtype") else numpy.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: labels must be integers (class indices), got dtype "
                         f"{labels.dtype}")
     if logits.ndim != 2 or labels.shape != (logits.shape[0],):
         raise ValueError(f"cross_entropy: expected logits (N, C) and labels (N,), got shapes "
                          f"{logits.shape} and {labels.shape}")
-    if labels.size:
+    if labels.size:   # checked before the move to the device: free for labels on the host
         low, high = backend.value_range(labels)
         if low < 0 or high >= logits.shape[1]:
             raise ValueError(f"cross_entropy: labels must lie in 0..{logits.shape[1] - 1}, "
                              f"got {low}..{high}")
+    labels = xp.asarray(labels)
     picked = log_softmax(logits, axis=1)[xp.arange(logits.shape[0]), labels]
     return _reduce(-picked, reduction, "cross_entropy")

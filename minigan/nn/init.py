@@ -8,7 +8,8 @@ weights from the layer's **fan-in** (inputs feeding one output) and **fan-out**:
 * Glorot/Xavier (2010): Var(w) = gain^2 * 2 / (fan_in + fan_out).
 * He/Kaiming (2015):    Var(w) = gain^2 / fan_in, gain = sqrt(2 / (1 + a^2))
   for a leaky ReLU of slope ``a`` (sqrt(2) for a ReLU).
-* DCGAN (Radford et al. 2015): every weight ~ N(0, 0.02^2), batch norm scales ~ N(1, 0.02^2).
+* DCGAN (Radford et al. 2015): every weight ~ N(0, 0.02^2), batch norm scales ~ N(1, 0.02^2)
+  (``minigan.models.dcgan_init_``, built on ``normal_`` and ``zeros_`` below).
 
 A uniform distribution on [-b, b] has variance b^2 / 3, so a uniform initialiser
 with standard deviation ``std`` uses the bound b = sqrt(3) * std.
@@ -147,26 +148,3 @@ def xavier_normal_(tensor, gain=1.0):
     if fan_in + fan_out == 0:
         raise ValueError(f"xavier_normal_: a weight of shape {tuple(tensor.shape)} has no fans")
     return normal_(tensor, 0.0, float(gain) * math.sqrt(2.0 / (fan_in + fan_out)))
-
-
-def dcgan_(module, std=0.02):
-    """The DCGAN initialisation of one module; for a whole model, ``model.apply(init.dcgan_)``.
-
-    Following Radford et al. (2015), "all weights were initialized from a zero-centered
-    Normal distribution with standard deviation 0.02":
-
-    * Linear, Conv2d, ConvTranspose2d: weight ~ N(0, std^2), bias = 0;
-    * BatchNorm1d/2d: weight (the scale gamma) ~ N(1, std^2), bias (beta) = 0.
-
-    Other modules are left as they are. Returns ``module``.
-    """
-    from minigan.nn.layers import Conv2d, ConvTranspose2d, Linear
-    from minigan.nn.normalization import BatchNorm
-    if isinstance(module, (Linear, Conv2d, ConvTranspose2d)):
-        normal_(module.weight, 0.0, std)
-        if module.bias is not None:
-            zeros_(module.bias)
-    elif isinstance(module, BatchNorm) and module.weight is not None:
-        normal_(module.weight, 1.0, std)
-        zeros_(module.bias)
-    return module

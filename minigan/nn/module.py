@@ -188,7 +188,7 @@ class Module:
 
         This is how a custom initialisation reaches every layer::
 
-            netD.apply(nn.init.dcgan_)
+            netD.apply(minigan.models.dcgan_init_)
         """
         for child in self.children():
             child.apply(fn)

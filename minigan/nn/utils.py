@@ -38,8 +38,11 @@ Miyato et al. use; it is not the Lipschitz constant of the convolution as an ope
 on images, only a cheap stand-in for it (the two differ by a factor that depends on
 the kernel size and the stride).
 """
+import numpy
+
 from minigan import backend
-from minigan.autograd import Tensor
+from minigan.autograd import Tensor, enable_grad, grad
+from minigan.creation import zeros
 from minigan.nn.layers import ConvTranspose2d
 from minigan.nn.module import Module
 from minigan.ops import matmul, reshape, transpose
@@ -190,3 +193,44 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     ['0.module.weight', '0.module.bias', '2.module.weight', '2.module.bias']
     """
     return SpectralNorm(module, name, n_power_iterations, eps, dim)
+
+
+def operator_norm(layer, input_shape, iterations=200, seed=0):
+    """The Lipschitz constant of a linear layer as a map of whole inputs of ``input_shape``:
+
+        ||A|| = max_{v != 0} ||A v|| / ||v||,      A v = layer(v) - layer(0)
+
+    (the bias removed), by the power method on A^T A: v <- A^T A v / ||A^T A v||, and
+    A^T A v is the gradient of ||A v||^2 / 2 in v, so autograd supplies the adjoint of
+    any linear layer. For a Linear layer this is sigma(W). For a convolution on images it
+    is the number that bounds how much the layer stretches distances, which sigma of the
+    reshaped (out, in kh kw) weight, what spectral normalisation divides by, does not:
+    each input pixel is copied into at most ceil(kh / s) ceil(kw / s) receptive fields,
+    so only
+
+        sigma(W reshaped) <~ ||A|| <= sqrt(ceil(kh / s) ceil(kw / s)) sigma(W reshaped)
+
+    holds (2 for a 4x4 kernel at stride 2). ``input_shape`` is one input's shape,
+    (C, H, W) or (features,). The layer runs in evaluation mode (a spectrally normalised
+    layer then keeps its u and v), and is put back in the mode it was in.
+    """
+    shape = (1,) + tuple(input_shape)
+    xp = backend.get_array_module()
+    v = backend.asarray(numpy.random.default_rng(seed).standard_normal(shape))   # float64
+    was_training = layer.training
+    layer.eval()
+    try:
+        dtype = next(iter(layer.parameters())).dtype
+        offset = layer(zeros(shape, dtype=dtype)).detach()
+        with enable_grad():
+            for _ in range(iterations):
+                v = _normalize(v, 1e-30)
+                x = Tensor(v.astype(dtype), requires_grad=True)
+                stretched = layer(x) - offset
+                (v,) = grad((stretched * stretched).sum() * 0.5, x)
+                v = v.data.astype("float64")
+            x = Tensor(_normalize(v, 1e-30).astype(dtype))
+            stretched = (layer(x) - offset).data
+    finally:
+        layer.train(was_training)
+    return float(backend.to_numpy(xp.sqrt((stretched.astype("float64") ** 2).sum())))

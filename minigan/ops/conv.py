@@ -1,4 +1,4 @@
-"""Convolution by im2col: copy every receptive field into a column, then one matrix product.
+"""The fast convolution: im2col and one matrix product, with the channels last in memory.
 
 For an input x of shape (N, C, H, W), a weight W of shape (O, C, kh, kw), stride s
 and zero padding p, the convolution (strictly, cross-correlation) is
@@ -12,8 +12,9 @@ Ho = (H + 2p - kh) // s + 1 by Wo output positions.
 position (n, a, b) and one column per kernel entry (i, j, c), holding
 xp[n, c, s a + i, s b + j]. Then (1) is a matrix product,
 y = cols @ W.transpose(0, 2, 3, 1).reshape(O, kh kw C)^T, which BLAS runs at full
-speed. (The chapter's picture is the transpose of this matrix: ``im2col`` below
-returns it in that (C kh kw, N Ho Wo) order.)
+speed. ``minigan.ops.conv_reference`` is the textbook version that chapter 01 explains
+(the transpose of this matrix, built by a loop over the kernel offsets, on
+(N, C, H, W) arrays); tests/test_conv.py checks that both compute the same numbers.
 
 **col2im** is the adjoint of im2col: it adds every column entry back to the input
 pixel it was copied from (pixels in several receptive fields receive several
@@ -27,11 +28,10 @@ last", N H W C): a receptive field is then kh rows of kw C contiguous values, so
 im2col copies runs of kw C numbers instead of single pixels, and the matrix
 product's result (N Ho Wo, O) *is* the output, which is returned as an
 (N, O, Ho, Wo) view without a copy. Elementwise operations keep that layout, so
-the next convolution finds its input already channels-last. On the DCGAN-28
-(batch 64, 2 cores) the (N, C, H, W) version of these kernels spent as long
-copying as multiplying; this layout (with the im2col shared between a forward and
-its backward, below) takes the convolutions of one training step from about 275
-to 200 ms (``python benchmarks/kernels.py --baseline REV``).
+the next convolution finds its input already channels-last. What this buys: fewer
+and longer copies (in the (N, C, H, W) layout the copying took as long as the
+multiplying), and one im2col shared between a forward and its backward (below).
+The measured figures are in benchmarks/README.md ("Why the fast paths").
 
 Three Functions make convolutions differentiable to any order, as in Chainer:
 
@@ -47,11 +47,7 @@ Each one's backward is written with the other two, so gradients of gradients
 """
 from minigan.autograd import Function
 from minigan.backend import array_module
-
-
-def conv_output_size(size, kernel, stride, padding):
-    """Ho = (H + 2p - k) // s + 1: how many kernel positions fit along one axis."""
-    return (size + 2 * padding - kernel) // stride + 1
+from minigan.ops.conv_reference import conv_output_size
 
 
 def channels_last(xp, x, padding=(0, 0)):
@@ -81,9 +77,7 @@ def im2col_channels_last(xp, x, kernel, stride, padding, out_size):
     The equation is the strides of a view of the padded channels-last image:
     stepping a moves s rows, i moves one row, b moves s pixels, j one pixel, c one
     number. One copy of that view makes the matrix. Its innermost run (j, c) is
-    kw C contiguous numbers: 2x faster than a loop over the kernel offsets, which
-    copies runs of only C numbers (1.6 against 3.2 ms at (64, 64, 14, 14), 3.0
-    against 8.8 ms at (64, 128, 14, 14)).
+    kw C contiguous numbers, where a loop over the kernel offsets copies runs of C.
     """
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
     n, c = x.shape[:2]
@@ -95,27 +89,14 @@ def im2col_channels_last(xp, x, kernel, stride, padding, out_size):
     return xp.ascontiguousarray(windows)   # read-only use of the overlapping view: one copy
 
 
-def im2col(xp, x, kernel, stride, padding, out_size):
-    """im2col in the chapter's order: cols[c, i, j, n, a, b] = xpad[n, c, s a + i, s b + j].
-
-    Returns a view of shape (C, kh, kw, N, Ho, Wo), so that
-    ``cols.reshape(C * kh * kw, N * Ho * Wo)`` is the matrix of equation (1) with
-    W.reshape(O, C kh kw) on its left. The Functions below use the same numbers in
-    the channels-last order of ``im2col_channels_last``.
-    """
-    cols = im2col_channels_last(xp, x, kernel, stride, padding, out_size)
-    return cols.transpose(5, 3, 4, 0, 1, 2)
-
-
 def col2im(xp, cols, size, stride, padding):
     """The adjoint of im2col: x[n, c, h, w] = sum of the column entries copied from (h, w).
 
     ``cols`` has the channels-last shape (N, Ho, Wo, kh, kw, C); the result has shape
     (N, C, H, W) with (H, W) = ``size``, as a view of a channels-last array.
     Each kernel offset (i, j) adds one (N, Ho, Wo, C) slice onto every s-th pixel,
-    in runs of C contiguous numbers. A scatter-add is no faster (np.add.at: 5.2
-    against 4.5 ms at (64, 64, 14, 14); np.bincount 20 ms) and CuPy spells it
-    differently. What it costs is memory traffic, about three passes over cols.
+    in runs of C contiguous numbers: kh kw steps whatever the image size, on NumPy and
+    CuPy alike (a scatter-add is no faster, and CuPy spells it differently).
     """
     n, ho, wo, kh, kw, c = cols.shape
     (h, w), (sh, sw), (ph, pw) = size, stride, padding
@@ -145,12 +126,15 @@ class Conv2d(Function):
 
     The im2col matrix of x is kept until the backward: the weight gradient is a
     product with the same matrix, so Conv2dGradWeight takes it instead of copying x
-    again (one im2col less per backward: about 2-4 ms of a 10-25 ms backward in
-    the DCGAN's discriminator). ``release`` frees it with the graph's other buffers.
+    again (one im2col less per backward). ``release`` frees it with the graph's
+    other buffers.
     A caller that already has the matrix passes it as ``cols``.
     """
 
-    cols = None
+    def __init__(self, stride, padding, cols=None):
+        self.stride = stride
+        self.padding = padding
+        self.cols = cols
 
     def forward(self, xp, x, weight):
         o, c, kh, kw = weight.shape
@@ -163,14 +147,14 @@ class Conv2d(Function):
         y = self.cols.reshape(-1, kh * kw * c) @ _weight_columns(weight).T   # (N Ho Wo, O)
         return y.reshape((x.shape[0],) + self.out_size + (o,)).transpose(0, 3, 1, 2)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         x, weight = self.inputs
         grad_x = grad_w = None
-        if self.needs_input_grad[0]:
+        if needs_input_grad[0]:
             grad_x = conv_transpose2d(grad, weight, self.stride, self.padding,
                                       _output_padding(self.size, self.out_size, self.kernel,
                                                       self.stride, self.padding))
-        if self.needs_input_grad[1]:
+        if needs_input_grad[1]:
             grad_w = Conv2dGradWeight.apply(x, grad, kernel=self.kernel, stride=self.stride,
                                             padding=self.padding, cols=self.cols)
         return grad_x, grad_w
@@ -180,6 +164,11 @@ class Conv2d(Function):
         self.cols = None
 
 
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+    """Equation (1) without bias checks; the public, checked version is nn.functional.conv2d."""
+    return Conv2d.apply(x, weight, stride=stride, padding=padding)
+
+
 class ConvTranspose2d(Function):
     """x = conv_transpose2d(y, W), the adjoint of conv2d in its input.
 
@@ -187,6 +176,11 @@ class ConvTranspose2d(Function):
     sum_o y[n, o, a, b] W[o, c, i, j], a matrix product, then x = col2im(cols), of shape
     (N, C, H, W) with H = (Ho - 1) s - 2p + kh + output_padding.
     """
+
+    def __init__(self, stride, padding, output_padding):
+        self.stride = stride
+        self.padding = padding
+        self.output_padding = output_padding
 
     @classmethod
     def name(cls):
@@ -202,23 +196,28 @@ class ConvTranspose2d(Function):
         cols = cols.reshape((n,) + self.in_size + (kh, kw, c))
         return col2im(xp, cols, self.size, self.stride, self.padding)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         y, weight = self.inputs
         grad_y = grad_w = cols = None
-        if all(self.needs_input_grad):
-            # Both gradients are products with im2col(grad): copy it once, not twice
-            # (3-5 ms of the generator's 45-60 ms ConvTranspose2d(256, 128) backward).
+        if all(needs_input_grad):
+            # Both gradients are products with im2col(grad): copy it once, not twice.
             # An array computed from grad's values only: both nodes still record
             # grad itself as their input, so their own gradients are unchanged.
             cols = im2col_channels_last(array_module(grad.data), grad.data, self.kernel,
                                         self.stride, self.padding, self.in_size)
-        if self.needs_input_grad[0]:
+        if needs_input_grad[0]:
             grad_y = Conv2d.apply(grad, weight, stride=self.stride, padding=self.padding,
                                   cols=cols)
-        if self.needs_input_grad[1]:
+        if needs_input_grad[1]:
             grad_w = Conv2dGradWeight.apply(grad, y, kernel=self.kernel, stride=self.stride,
                                             padding=self.padding, cols=cols)
         return grad_y, grad_w
+
+
+def conv_transpose2d(y, weight, stride=(1, 1), padding=(0, 0), output_padding=(0, 0)):
+    """The adjoint of conv2d without checks; see nn.functional.conv_transpose2d."""
+    return ConvTranspose2d.apply(y, weight, stride=stride, padding=padding,
+                                 output_padding=output_padding)
 
 
 class Conv2dGradWeight(Function):
@@ -230,7 +229,11 @@ class Conv2dGradWeight(Function):
     is im2col(x) already built (by the Conv2d whose weight gradient this is).
     """
 
-    cols = None
+    def __init__(self, kernel, stride, padding, cols=None):
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.cols = cols
 
     def forward(self, xp, x, grad):
         o, c = grad.shape[1], x.shape[1]
@@ -245,24 +248,13 @@ class Conv2dGradWeight(Function):
         weight_grad = weight_grad.reshape((o,) + self.kernel + (c,)).transpose(0, 3, 1, 2)
         return xp.ascontiguousarray(weight_grad)
 
-    def backward(self, grad_weight):
+    def backward(self, grad_weight, needs_input_grad):
         x, grad = self.inputs
         grad_x = grad_g = None
-        if self.needs_input_grad[0]:
+        if needs_input_grad[0]:
             grad_x = conv_transpose2d(grad, grad_weight, self.stride, self.padding,
                                       _output_padding(self.size, self.out_size, self.kernel,
                                                       self.stride, self.padding))
-        if self.needs_input_grad[1]:
+        if needs_input_grad[1]:
             grad_g = conv2d(x, grad_weight, self.stride, self.padding)
         return grad_x, grad_g
-
-
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
-    """Equation (1) without bias checks; the public, checked version is nn.functional.conv2d."""
-    return Conv2d.apply(x, weight, stride=stride, padding=padding)
-
-
-def conv_transpose2d(y, weight, stride=(1, 1), padding=(0, 0), output_padding=(0, 0)):
-    """The adjoint of conv2d without checks; see nn.functional.conv_transpose2d."""
-    return ConvTranspose2d.apply(y, weight, stride=stride, padding=padding,
-                                 output_padding=output_padding)

@@ -71,277 +71,6 @@ def _mask(array, dtype):
     return Tensor(array.astype(dtype, copy=False))
 
 
-# --- arithmetic --------------------------------------------------------------------------
-class Add(Function):
-    """y = a + b."""
-
-    def forward(self, xp, a, b):
-        return a + b
-
-    def backward(self, grad):
-        a, b = self.inputs
-        grad_a = sum_to(grad, a.shape) if self.needs_input_grad[0] else None
-        grad_b = sum_to(grad, b.shape) if self.needs_input_grad[1] else None
-        return grad_a, grad_b
-
-
-class Sub(Function):
-    """y = a - b."""
-
-    def forward(self, xp, a, b):
-        return a - b
-
-    def backward(self, grad):
-        a, b = self.inputs
-        grad_a = sum_to(grad, a.shape) if self.needs_input_grad[0] else None
-        grad_b = sum_to(-grad, b.shape) if self.needs_input_grad[1] else None
-        return grad_a, grad_b
-
-
-class Mul(Function):
-    """y = a * b; dy/da = b and dy/db = a."""
-
-    def forward(self, xp, a, b):
-        return a * b
-
-    def backward(self, grad):
-        a, b = self.inputs
-        grad_a = sum_to(grad * b, a.shape) if self.needs_input_grad[0] else None
-        grad_b = sum_to(grad * a, b.shape) if self.needs_input_grad[1] else None
-        return grad_a, grad_b
-
-
-class Div(Function):
-    """y = a / b; dy/da = 1 / b and dy/db = -a / b^2."""
-
-    def forward(self, xp, a, b):
-        return a / b
-
-    def backward(self, grad):
-        a, b = self.inputs
-        grad_a = sum_to(grad / b, a.shape) if self.needs_input_grad[0] else None
-        grad_b = sum_to(-grad * a / (b * b), b.shape) if self.needs_input_grad[1] else None
-        return grad_a, grad_b
-
-
-class Neg(Function):
-    """y = -x."""
-
-    def forward(self, xp, x):
-        return -x
-
-    def backward(self, grad):
-        return -grad
-
-
-class Pow(Function):
-    """y = x ** p for a constant number p; dy/dx = p x^(p-1)."""
-
-    def forward(self, xp, x):
-        return x ** self.exponent
-
-    def backward(self, grad):
-        (x,) = self.inputs
-        p = self.exponent
-        if p == 2:
-            return grad * (2 * x)
-        return grad * (p * x ** (p - 1))
-
-
-class Exp(Function):
-    """y = e^x; dy/dx = y."""
-
-    def forward(self, xp, x):
-        return xp.exp(x)
-
-    def backward(self, grad):
-        return grad * self.output
-
-
-class Log(Function):
-    """y = ln x; dy/dx = 1 / x."""
-
-    def forward(self, xp, x):
-        return xp.log(x)
-
-    def backward(self, grad):
-        return grad / self.inputs[0]
-
-
-class Sqrt(Function):
-    """y = sqrt(x); dy/dx = 1 / (2 y)."""
-
-    def forward(self, xp, x):
-        return xp.sqrt(x)
-
-    def backward(self, grad):
-        return grad / (2 * self.output)
-
-
-class Abs(Function):
-    """y = |x|; dy/dx = sign(x) (0 at 0, as in PyTorch)."""
-
-    def forward(self, xp, x):
-        self.sign = xp.sign(x)
-        return xp.abs(x)
-
-    def backward(self, grad):
-        return grad * _mask(self.sign, grad.dtype)
-
-
-class Clip(Function):
-    """y = min(max(x, low), high); dy/dx = 1 inside [low, high], 0 outside."""
-
-    def forward(self, xp, x):
-        self.inside = xp.ones(x.shape, dtype=bool)
-        if self.low is not None:
-            self.inside &= x >= self.low
-        if self.high is not None:
-            self.inside &= x <= self.high
-        return xp.clip(x, self.low, self.high)
-
-    def backward(self, grad):
-        return grad * _mask(self.inside, grad.dtype)
-
-
-class Maximum(Function):
-    """y = max(a, b) elementwise; the gradient goes to a where a >= b, else to b."""
-
-    def forward(self, xp, a, b):
-        self.a_wins = a >= b
-        return xp.maximum(a, b)
-
-    def backward(self, grad):
-        a, b = self.inputs
-        wins = _mask(self.a_wins, grad.dtype)
-        grad_a = sum_to(grad * wins, a.shape) if self.needs_input_grad[0] else None
-        grad_b = sum_to(grad * (1 - wins), b.shape) if self.needs_input_grad[1] else None
-        return grad_a, grad_b
-
-
-class Minimum(Function):
-    """y = min(a, b) elementwise; the gradient goes to a where a <= b, else to b."""
-
-    def forward(self, xp, a, b):
-        self.a_wins = a <= b
-        return xp.minimum(a, b)
-
-    backward = Maximum.backward
-
-
-# --- activations -------------------------------------------------------------------------
-class Tanh(Function):
-    """y = tanh x; dy/dx = 1 - y^2."""
-
-    def forward(self, xp, x):
-        return xp.tanh(x)
-
-    def backward(self, grad):
-        y = self.output
-        return grad * (1 - y * y)
-
-
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x); dy/dx = y (1 - y).
-
-    Computed as e^x / (1 + e^x) for negative x so that e^-x never overflows.
-    """
-
-    def forward(self, xp, x):
-        e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-    def backward(self, grad):
-        y = self.output
-        return grad * (y * (1 - y))
-
-
-class Softplus(Function):
-    """y = ln(1 + e^x); dy/dx = sigmoid(x).
-
-    Computed as max(x, 0) + ln(1 + e^-|x|), exact and finite for any x
-    (ln(1 + e^10000) would overflow written naively).
-    """
-
-    def forward(self, xp, x):
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-
-    def backward(self, grad):
-        return grad * sigmoid(self.inputs[0])
-
-
-class Relu(Function):
-    """y = max(x, 0); dy/dx = 1 where x > 0, else 0.
-
-    The backward multiplies by the boolean mask itself (NumPy and CuPy promote it
-    to the gradient's float type in the product), saving a float copy of the mask
-    (about 10% of the backward).
-    """
-
-    def forward(self, xp, x):
-        self.positive = x > 0
-        return xp.maximum(x, 0)
-
-    def backward(self, grad):
-        return grad * Tensor(self.positive)
-
-
-class LeakyRelu(Function):
-    """y = x for x > 0, s x otherwise; dy/dx = 1 or s.
-
-    For 0 <= s <= 1 this is max(x, s x): two passes, written into one new array.
-    The slope (x > 0) (1 - s) + s is plain arithmetic on the saved input, built in
-    the backward; both are several times faster than ``where`` (3.3 against 0.3 ms
-    at 64x64x14x14). Against building and keeping the slope in the forward, the
-    forward is 2x faster, the backward 2.5x slower, forward + backward about 10%
-    faster, and a float slope the size of x is no longer kept between the two.
-    """
-
-    @classmethod
-    def name(cls):
-        return "leaky_relu"
-
-    def forward(self, xp, x):
-        s = self.negative_slope
-        y = xp.asarray(x * s)   # asarray: NumPy makes a scalar of a 0-d product
-        if 0 <= s <= 1:
-            return xp.maximum(x, y, out=y)
-        return xp.where(x > 0, x, y)
-
-    def backward(self, grad):
-        s, x = self.negative_slope, self.inputs[0].data
-        # dtype=: a bool mask times a Python float would otherwise be float64
-        slope = array_module(x).multiply(x > 0, 1 - s, dtype=grad.dtype)
-        slope += s
-        return grad * Tensor(slope)
-
-
-# --- the functions users call --------------------------------------------------------------
-def add(a, b):
-    """a + b with broadcasting."""
-    return Add.apply(*_operands("add", a, b))
-
-
-def sub(a, b):
-    """a - b with broadcasting."""
-    return Sub.apply(*_operands("sub", a, b))
-
-
-def mul(a, b):
-    """a * b elementwise with broadcasting."""
-    return Mul.apply(*_operands("mul", a, b))
-
-
-def div(a, b):
-    """a / b elementwise with broadcasting."""
-    return Div.apply(*_operands("div", a, b))
-
-
-def neg(x):
-    """-x."""
-    return Neg.apply(x)
-
-
 def _real_number(op, name, value):
     """``value`` as a Python float, refusing text, None, bools and arrays by name."""
     if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, (int, float, numpy.number)):
@@ -351,6 +80,111 @@ def _real_number(op, name, value):
     if value != value:
         raise ValueError(f"{op}: {name} must be a number, got nan")
     return value
+
+
+# --- arithmetic --------------------------------------------------------------------------
+class Add(Function):
+    """y = a + b."""
+
+    def forward(self, xp, a, b):
+        return a + b
+
+    def backward(self, grad, needs_input_grad):
+        a, b = self.inputs
+        grad_a = sum_to(grad, a.shape) if needs_input_grad[0] else None
+        grad_b = sum_to(grad, b.shape) if needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def add(a, b):
+    """a + b with broadcasting."""
+    return Add.apply(*_operands("add", a, b))
+
+
+class Sub(Function):
+    """y = a - b."""
+
+    def forward(self, xp, a, b):
+        return a - b
+
+    def backward(self, grad, needs_input_grad):
+        a, b = self.inputs
+        grad_a = sum_to(grad, a.shape) if needs_input_grad[0] else None
+        grad_b = sum_to(-grad, b.shape) if needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    return Sub.apply(*_operands("sub", a, b))
+
+
+class Mul(Function):
+    """y = a * b; dy/da = b and dy/db = a."""
+
+    def forward(self, xp, a, b):
+        return a * b
+
+    def backward(self, grad, needs_input_grad):
+        a, b = self.inputs
+        grad_a = sum_to(grad * b, a.shape) if needs_input_grad[0] else None
+        grad_b = sum_to(grad * a, b.shape) if needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def mul(a, b):
+    """a * b elementwise with broadcasting."""
+    return Mul.apply(*_operands("mul", a, b))
+
+
+class Div(Function):
+    """y = a / b; dy/da = 1 / b and dy/db = -a / b^2."""
+
+    def forward(self, xp, a, b):
+        return a / b
+
+    def backward(self, grad, needs_input_grad):
+        a, b = self.inputs
+        grad_a = sum_to(grad / b, a.shape) if needs_input_grad[0] else None
+        grad_b = sum_to(-grad * a / (b * b), b.shape) if needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def div(a, b):
+    """a / b elementwise with broadcasting."""
+    return Div.apply(*_operands("div", a, b))
+
+
+class Neg(Function):
+    """y = -x."""
+
+    def forward(self, xp, x):
+        return -x
+
+    def backward(self, grad, needs_input_grad):
+        return -grad
+
+
+def neg(x):
+    """-x."""
+    return Neg.apply(x)
+
+
+class Pow(Function):
+    """y = x ** p for a constant number p; dy/dx = p x^(p-1)."""
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, xp, x):
+        return x ** self.exponent
+
+    def backward(self, grad, needs_input_grad):
+        (x,) = self.inputs
+        p = self.exponent
+        if p == 2:
+            return grad * (2 * x)
+        return grad * (p * x ** (p - 1))
 
 
 def pow(x, exponent):
@@ -372,9 +206,29 @@ def pow(x, exponent):
     return Pow.apply(x, exponent=_real_number("pow", "exponent", exponent))
 
 
+class Exp(Function):
+    """y = e^x; dy/dx = y."""
+
+    def forward(self, xp, x):
+        return xp.exp(x)
+
+    def backward(self, grad, needs_input_grad):
+        return grad * self.output
+
+
 def exp(x):
     """e ** x."""
     return Exp.apply(x)
+
+
+class Log(Function):
+    """y = ln x; dy/dx = 1 / x."""
+
+    def forward(self, xp, x):
+        return xp.log(x)
+
+    def backward(self, grad, needs_input_grad):
+        return grad / self.inputs[0]
 
 
 def log(x):
@@ -382,14 +236,54 @@ def log(x):
     return Log.apply(x)
 
 
+class Sqrt(Function):
+    """y = sqrt(x); dy/dx = 1 / (2 y)."""
+
+    def forward(self, xp, x):
+        return xp.sqrt(x)
+
+    def backward(self, grad, needs_input_grad):
+        return grad / (2 * self.output)
+
+
 def sqrt(x):
     """The square root."""
     return Sqrt.apply(x)
 
 
+class Abs(Function):
+    """y = |x|; dy/dx = sign(x) (0 at 0, as in PyTorch)."""
+
+    def forward(self, xp, x):
+        self.sign = xp.sign(x)
+        return xp.abs(x)
+
+    def backward(self, grad, needs_input_grad):
+        return grad * _mask(self.sign, grad.dtype)
+
+
 def abs(x):
     """|x|."""
     return Abs.apply(x)
+
+
+class Clip(Function):
+    """y = min(max(x, low), high); dy/dx = 1 inside [low, high], 0 outside."""
+
+    def __init__(self, low, high):
+        self.low = low
+        self.high = high
+
+    def forward(self, xp, x):
+        self.inside = xp.ones(x.shape, dtype=bool)
+        if self.low is not None:
+            self.inside &= x >= self.low
+        if self.high is not None:
+            self.inside &= x <= self.high
+        return xp.clip(x, self.low, self.high)
+
+    def backward(self, grad, needs_input_grad):
+        return grad * _mask(self.inside, grad.dtype)
 
 
 def clip(x, min=None, max=None):
@@ -408,9 +302,34 @@ def clip(x, min=None, max=None):
 clamp = clip
 
 
+class Maximum(Function):
+    """y = max(a, b) elementwise; the gradient goes to a where a >= b, else to b."""
+
+    def forward(self, xp, a, b):
+        self.a_wins = a >= b
+        return xp.maximum(a, b)
+
+    def backward(self, grad, needs_input_grad):
+        a, b = self.inputs
+        wins = _mask(self.a_wins, grad.dtype)
+        grad_a = sum_to(grad * wins, a.shape) if needs_input_grad[0] else None
+        grad_b = sum_to(grad * (1 - wins), b.shape) if needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
 def maximum(a, b):
     """The elementwise maximum of a and b."""
     return Maximum.apply(*_operands("maximum", a, b))
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise; the gradient goes to a where a <= b, else to b."""
+
+    def forward(self, xp, a, b):
+        self.a_wins = a <= b
+        return xp.minimum(a, b)
+
+    backward = Maximum.backward
 
 
 def minimum(a, b):
@@ -418,9 +337,36 @@ def minimum(a, b):
     return Minimum.apply(*_operands("minimum", a, b))
 
 
+# --- activations -------------------------------------------------------------------------
+class Tanh(Function):
+    """y = tanh x; dy/dx = 1 - y^2."""
+
+    def forward(self, xp, x):
+        return xp.tanh(x)
+
+    def backward(self, grad, needs_input_grad):
+        y = self.output
+        return grad * (1 - y * y)
+
+
 def tanh(x):
     """The hyperbolic tangent, a squashing to (-1, 1)."""
     return Tanh.apply(x)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x); dy/dx = y (1 - y).
+
+    Computed as e^x / (1 + e^x) for negative x so that e^-x never overflows.
+    """
+
+    def forward(self, xp, x):
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def backward(self, grad, needs_input_grad):
+        y = self.output
+        return grad * (y * (1 - y))
 
 
 def sigmoid(x):
@@ -428,14 +374,82 @@ def sigmoid(x):
     return Sigmoid.apply(x)
 
 
+class Softplus(Function):
+    """y = ln(1 + e^x); dy/dx = sigmoid(x).
+
+    Computed as max(x, 0) + ln(1 + e^-|x|), exact and finite for any x
+    (ln(1 + e^10000) would overflow written naively).
+    """
+
+    def forward(self, xp, x):
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, grad, needs_input_grad):
+        return grad * sigmoid(self.inputs[0])
+
+
 def softplus(x):
     """ln(1 + e^x), a smooth ReLU; stable for any x."""
     return Softplus.apply(x)
 
 
+class Relu(Function):
+    """y = max(x, 0); dy/dx = 1 where x > 0, else 0.
+
+    The backward multiplies by the boolean mask itself (NumPy and CuPy promote it
+    to the gradient's float type in the product), saving a float copy of the mask.
+    """
+
+    def forward(self, xp, x):
+        self.positive = x > 0
+        return xp.maximum(x, 0)
+
+    def backward(self, grad, needs_input_grad):
+        return grad * Tensor(self.positive)
+
+
 def relu(x):
     """max(x, 0)."""
     return Relu.apply(x)
+
+
+def check_slope(op, negative_slope):
+    """A leaky ReLU's slope as a finite Python float, or a ValueError/TypeError naming ``op``."""
+    slope = _real_number(op, "negative_slope", negative_slope)
+    if slope in (float("inf"), float("-inf")):
+        raise ValueError(f"{op}: negative_slope must be finite, got {slope}")
+    return slope
+
+
+class LeakyRelu(Function):
+    """y = x for x > 0, s x otherwise; dy/dx = 1 or s.
+
+    For 0 <= s <= 1 this is max(x, s x): two passes, written into one new array.
+    The slope (x > 0) (1 - s) + s is plain arithmetic on the saved input, built in
+    the backward, so no float slope the size of x is kept between the two passes.
+    Both are faster than ``where`` (benchmarks/README.md, "Why the fast paths").
+    """
+
+    def __init__(self, negative_slope):
+        self.negative_slope = negative_slope
+
+    @classmethod
+    def name(cls):
+        return "leaky_relu"
+
+    def forward(self, xp, x):
+        s = self.negative_slope
+        y = xp.asarray(x * s)   # asarray: NumPy makes a scalar of a 0-d product
+        if 0 <= s <= 1:
+            return xp.maximum(x, y, out=y)
+        return xp.where(x > 0, x, y)
+
+    def backward(self, grad, needs_input_grad):
+        s, x = self.negative_slope, self.inputs[0].data
+        # dtype=: a bool mask times a Python float would otherwise be float64
+        slope = array_module(x).multiply(x > 0, 1 - s, dtype=grad.dtype)
+        slope += s
+        return grad * Tensor(slope)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -445,11 +459,3 @@ def leaky_relu(x, negative_slope=0.01):
     make a function that is not monotonic, as in PyTorch); NaN and infinity are refused.
     """
     return LeakyRelu.apply(x, negative_slope=check_slope("leaky_relu", negative_slope))
-
-
-def check_slope(op, negative_slope):
-    """A leaky ReLU's slope as a finite Python float, or a ValueError/TypeError naming ``op``."""
-    slope = _real_number(op, "negative_slope", negative_slope)
-    if slope in (float("inf"), float("-inf")):
-        raise ValueError(f"{op}: negative_slope must be finite, got {slope}")
-    return slope

@@ -1,9 +1,9 @@
 """Batch normalisation in training mode as one fused operation.
 
 Written as a composition of primitives (mean, subtract, square, sqrt, divide...),
-batch norm makes about ten passes over its input forward and more backward; the
-DCGAN benchmark showed it at 5-8x PyTorch's time. This Function computes the same
-thing in a few passes, with the backward in closed form (derived in chapter 01):
+batch norm makes about ten passes over its input forward and more backward. This
+Function computes the same thing in a few passes, with the backward in closed form
+(derived in chapter 01):
 
     x_hat = (x - mu) / sqrt(var + eps),   y = x_hat * weight + bias
     d bias   = sum(g)
@@ -18,12 +18,10 @@ through the composition ``batch_norm_composed``, which is exact to any order.
 The arithmetic runs on an (M, C) matrix with one column per channel, M = N H W:
 a free view of the channels-last arrays that minigan's convolutions return, and
 the result is handed back in that layout. Per-channel sums are sums down the
-columns, ``columns.sum(axis=0)``: on (12544, 128) float32 that takes 0.4 ms,
-against 1.2 ms for the BLAS product ones @ columns and 2.2 ms for
-x.sum(axis=(0, 2, 3)) on an (N, C, H, W) array. Memory traffic is the whole cost
-(a new (M, C) array costs about as much as a pass over one), so each formula is
-spent in as few passes and new arrays as it allows: 1.4x faster forward and
-backward than the (C, M) version before it, on the DCGAN's feature maps.
+columns, ``columns.sum(axis=0)``, which read memory in order. Memory traffic is the
+whole cost (a new (M, C) array costs about as much as a pass over one), so each
+formula is spent in as few passes and new arrays as it allows. The figures are in
+benchmarks/README.md ("Why the fast paths").
 """
 from minigan.autograd import Function, Tensor, enable_grad, grad, is_grad_enabled
 from minigan.backend import array_module
@@ -52,14 +50,24 @@ def _from_channel_columns(columns, shape):
     return columns.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
 
-def batch_norm_composed(x, weight, bias, eps):
-    """The same normalisation from primitives: slower, but differentiable to any order."""
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
-    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+def standardize(x, axes, eps):
+    """x_hat = (x - mean) / sqrt(var + eps) over ``axes``, with the population variance.
+
+    Every normalisation layer standardises this way (batch norm over the batch and the
+    pixels, layer norm over a sample's last axes, instance norm and AdaIN over each map
+    of each sample). Written with primitives and nothing saved in between, so its
+    gradient, through the mean and the variance too, is exact to any order.
+    """
     centred = x - mean(x, axes, keepdims=True)
     variance = mean(centred * centred, axes, keepdims=True)
-    x_hat = centred / sqrt(variance + eps)
-    return x_hat * reshape(weight, shape) + reshape(bias, shape)
+    return centred / sqrt(variance + eps)
+
+
+def batch_norm_composed(x, weight, bias, eps):
+    """The fused operation's result from primitives: slower, but differentiable to any order."""
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return standardize(x, axes, eps) * reshape(weight, shape) + reshape(bias, shape)
 
 
 class BatchNormTraining(Function):
@@ -68,6 +76,10 @@ class BatchNormTraining(Function):
     The forward also updates ``running_mean`` and ``running_var`` (arrays, in place)
     when they are given, with the unbiased variance, as PyTorch does.
     """
+
+    def __init__(self, eps, momentum, running_mean=None, running_var=None):
+        self.eps, self.momentum = eps, momentum
+        self.running_mean, self.running_var = running_mean, running_var
 
     @classmethod
     def name(cls):
@@ -78,8 +90,8 @@ class BatchNormTraining(Function):
         count = columns.shape[0]
         batch_mean = columns.sum(axis=0) / count
         self.centred = columns - batch_mean
-        # sum_m (x - mu)^2 in one pass, without an (M, C) temporary: 2x faster than
-        # (centred * centred).sum(axis=0), whose fresh array costs as much as its product
+        # sum_m (x - mu)^2 in one pass, without the (M, C) temporary that
+        # (centred * centred).sum(axis=0) would make and read again
         batch_var = xp.einsum("mc,mc->c", self.centred, self.centred) / count
         self.inv_std = 1 / xp.sqrt(batch_var + self.eps)
         if self.running_mean is not None:
@@ -94,14 +106,14 @@ class BatchNormTraining(Function):
         y += bias
         return _from_channel_columns(y, x.shape)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, needs_input_grad):
         x, weight, bias = self.inputs
         if is_grad_enabled():   # create_graph: differentiate the composition instead
-            wanted = [t for t, flag in zip(self.inputs, self.needs_input_grad) if flag]
+            wanted = [t for t, flag in zip(self.inputs, needs_input_grad) if flag]
             with enable_grad():
                 y = batch_norm_composed(x, weight, bias, self.eps)
                 found = iter(grad(y, wanted, grad_output, create_graph=True))
-            return tuple(next(found) if flag else None for flag in self.needs_input_grad)
+            return tuple(next(found) if flag else None for flag in needs_input_grad)
         xp = array_module(grad_output.data)
         g = _channel_columns(grad_output.data)
         centred, inv_std, count = self.centred, self.inv_std, self.centred.shape[0]

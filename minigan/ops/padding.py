@@ -33,10 +33,14 @@ def _interior(widths, padded_shape):
 class Pad(Function):
     """y = x surrounded by ``value``: ``widths[k]`` = (before, after) elements on axis k."""
 
+    def __init__(self, widths, value):
+        self.widths = widths
+        self.value = value
+
     def forward(self, xp, x):
         return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         return getitem(grad, _interior(self.widths, grad.shape))
 
 

@@ -57,17 +57,31 @@ def _kept_shape(shape, axes):
 class Sum(Function):
     """y = sum of x over ``axes``; dL/dx = dL/dy broadcast back over those axes."""
 
+    def __init__(self, axes, keepdims):
+        self.axes = axes
+        self.keepdims = keepdims
+
     def forward(self, xp, x):
         self.input_shape = x.shape
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         grad = reshape(grad, _kept_shape(self.input_shape, self.axes))
         return broadcast_to(grad, self.input_shape)
 
 
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (an int, a tuple, or None for all axes); the sum of no values is 0."""
+    _check_tensor("sum", x)
+    return Sum.apply(x, axes=_normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
 class Max(Function):
     """y = max of x over ``axes``; the gradient is shared equally by the elements tied at the max."""
+
+    def __init__(self, axes, keepdims):
+        self.axes = axes
+        self.keepdims = keepdims
 
     def forward(self, xp, x):
         self.input_shape = x.shape
@@ -77,15 +91,17 @@ class Max(Function):
         return kept if self.keepdims else kept.reshape(
             tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         grad = reshape(grad, _kept_shape(self.input_shape, self.axes))
         return grad * Tensor(self.share)
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (an int, a tuple, or None for all axes); the sum of no values is 0."""
-    _check_tensor("sum", x)
-    return Sum.apply(x, axes=_normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
+def max(x, axis=None, keepdims=False):
+    """The maximum over ``axis``."""
+    _check_tensor("max", x)
+    axes = _normalize_axis(axis, x.ndim, "max")
+    _check_not_empty("max", x, axes, "maximum")
+    return Max.apply(x, axes=axes, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -96,14 +112,6 @@ def mean(x, axis=None, keepdims=False):
     if count == 0:
         _check_not_empty("mean", x, axes, "mean")
     return sum(x, axes, keepdims) * (1.0 / count)
-
-
-def max(x, axis=None, keepdims=False):
-    """The maximum over ``axis``."""
-    _check_tensor("max", x)
-    axes = _normalize_axis(axis, x.ndim, "max")
-    _check_not_empty("max", x, axes, "maximum")
-    return Max.apply(x, axes=axes, keepdims=keepdims)
 
 
 def min(x, axis=None, keepdims=False):

@@ -25,6 +25,9 @@ def _sum_to_shape(array, shape):
 class SumTo(Function):
     """y = x summed over broadcast axes so that y.shape == shape (the adjoint of broadcast_to)."""
 
+    def __init__(self, shape):
+        self.shape = shape
+
     @classmethod
     def name(cls):
         return "sum_to"
@@ -33,12 +36,21 @@ class SumTo(Function):
         self.input_shape = x.shape
         return _sum_to_shape(x, self.shape)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         return broadcast_to(grad, self.input_shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape``: how a broadcast operand's gradient is un-broadcast."""
+    shape = tuple(shape)
+    return x if x.shape == shape else SumTo.apply(x, shape=shape)
 
 
 class BroadcastTo(Function):
     """y = x repeated along new or size-1 axes to ``shape`` (NumPy's broadcasting rules)."""
+
+    def __init__(self, shape):
+        self.shape = shape
 
     @classmethod
     def name(cls):
@@ -48,14 +60,8 @@ class BroadcastTo(Function):
         self.input_shape = x.shape
         return xp.broadcast_to(x, self.shape)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         return sum_to(grad, self.input_shape)
-
-
-def sum_to(x, shape):
-    """Sum ``x`` down to ``shape``: how a broadcast operand's gradient is un-broadcast."""
-    shape = tuple(shape)
-    return x if x.shape == shape else SumTo.apply(x, shape=shape)
 
 
 def broadcast_to(x, shape):
@@ -68,22 +74,15 @@ def broadcast_to(x, shape):
 class Reshape(Function):
     """y = x with the same elements in row-major order and a new shape."""
 
+    def __init__(self, shape):
+        self.shape = shape
+
     def forward(self, xp, x):
         self.input_shape = x.shape
         return x.reshape(self.shape)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         return reshape(grad, self.input_shape)
-
-
-class Transpose(Function):
-    """y = x with its axes permuted: y.shape[i] == x.shape[axes[i]]."""
-
-    def forward(self, xp, x):
-        return x.transpose(self.axes)
-
-    def backward(self, grad):
-        return transpose(grad, tuple(numpy.argsort(self.axes)))
 
 
 def reshape(x, *shape):
@@ -100,6 +99,19 @@ def reshape(x, *shape):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({x.size} elements) into shape {shape}")
     return Reshape.apply(x, shape=shape)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted: y.shape[i] == x.shape[axes[i]]."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, xp, x):
+        return x.transpose(self.axes)
+
+    def backward(self, grad, needs_input_grad):
+        return transpose(grad, tuple(numpy.argsort(self.axes)))
 
 
 def transpose(x, *axes):
@@ -188,16 +200,28 @@ def _is_basic(index):
 class GetItem(Function):
     """y = x[index], with NumPy's basic and advanced indexing."""
 
+    def __init__(self, index):
+        self.index = index
+
     def forward(self, xp, x):
         self.input_shape = x.shape
         return x[self.index]
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         return IndexAdd.apply(grad, index=self.index, shape=self.input_shape)
+
+
+def getitem(x, index):
+    """``x[index]`` with a gradient that flows back to the selected elements."""
+    return GetItem.apply(x, index=_plain_index(index))
 
 
 class IndexAdd(Function):
     """y = zeros(shape); y[index] += g, adding repeated indices (the adjoint of GetItem)."""
+
+    def __init__(self, index, shape):
+        self.index = index
+        self.shape = shape
 
     def forward(self, xp, grad):
         from minigan import backend
@@ -208,44 +232,28 @@ class IndexAdd(Function):
             backend.scatter_add(result, self.index, grad)
         return result
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         return getitem(grad, self.index)
-
-
-def getitem(x, index):
-    """``x[index]`` with a gradient that flows back to the selected elements."""
-    return GetItem.apply(x, index=_plain_index(index))
 
 
 # --- joining -----------------------------------------------------------------------------
 class Concatenate(Function):
     """y = the inputs joined along ``axis``; the gradient is split back into pieces."""
 
+    def __init__(self, axis):
+        self.axis = axis
+
     def forward(self, xp, *arrays):
         self.sizes = [a.shape[self.axis] for a in arrays]
         return xp.concatenate(arrays, axis=self.axis)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         pieces, start = [], 0
         lead = (slice(None),) * (self.axis % grad.ndim)
         for size in self.sizes:
             pieces.append(getitem(grad, lead + (slice(start, start + size),)))
             start += size
         return tuple(pieces)
-
-
-def _tensor_sequence(op, tensors):
-    """``tensors`` as a non-empty list of Tensors, or an error naming ``op``."""
-    if isinstance(tensors, Tensor):
-        raise TypeError(f"{op}: expected a sequence of Tensors, got one Tensor of shape "
-                        f"{tensors.shape}; write {op}([a, b, ...])")
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of Tensors, got none")
-    wrong = [f"{i}: {type(t).__name__}" for i, t in enumerate(tensors) if not isinstance(t, Tensor)]
-    if wrong:
-        raise TypeError(f"{op}: every item must be a Tensor, got {', '.join(wrong)}")
-    return tensors
 
 
 def concatenate(tensors, axis=0):
@@ -263,6 +271,20 @@ def concatenate(tensors, axis=0):
         raise ValueError(f"concatenate: 0-dimensional tensors have no axis to join along; "
                          f"use stack, got shapes {shapes}")
     return Concatenate.apply(*tensors, axis=_check_axis("concatenate", tensors[0], axis))
+
+
+def _tensor_sequence(op, tensors):
+    """``tensors`` as a non-empty list of Tensors, or an error naming ``op``."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a sequence of Tensors, got one Tensor of shape "
+                        f"{tensors.shape}; write {op}([a, b, ...])")
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of Tensors, got none")
+    wrong = [f"{i}: {type(t).__name__}" for i, t in enumerate(tensors) if not isinstance(t, Tensor)]
+    if wrong:
+        raise TypeError(f"{op}: every item must be a Tensor, got {', '.join(wrong)}")
+    return tensors
 
 
 def stack(tensors, axis=0):
@@ -283,15 +305,15 @@ def stack(tensors, axis=0):
 class AsType(Function):
     """y = x converted to ``dtype``; the gradient is converted back."""
 
+    def __init__(self, dtype):
+        self.dtype = dtype
+
     def forward(self, xp, x):
         self.input_dtype = x.dtype
         return x.astype(self.dtype)
 
-    def backward(self, grad):
+    def backward(self, grad, needs_input_grad):
         return astype(grad, self.input_dtype)
-
-
-_DIFFERENTIABLE = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 def astype(x, dtype):
@@ -308,3 +330,6 @@ def astype(x, dtype):
     if dtype in _DIFFERENTIABLE or not x.requires_grad:
         return AsType.apply(x, dtype=dtype)
     return Tensor(x.data.astype(dtype))
+
+
+_DIFFERENTIABLE = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))

@@ -4,7 +4,7 @@ import numpy as np
 import minigan
 import minigan.nn.functional as F
 from minigan import backend, optim
-from minigan.ops import conv as conv_ops
+from minigan.ops import conv_reference
 
 
 def _tensor(array, requires_grad=False):
@@ -12,11 +12,9 @@ def _tensor(array, requires_grad=False):
 
 
 def im2col(x, kernel, stride, padding):
-    n, c, h, w = x.shape
-    out = (conv_ops.conv_output_size(h, kernel, stride, padding),
-           conv_ops.conv_output_size(w, kernel, stride, padding))
-    cols = conv_ops.im2col(np, np.asarray(x), (kernel, kernel), (stride, stride),
-                           (padding, padding), out)       # (C, k, k, N, Ho, Wo)
+    c = x.shape[1]
+    cols = conv_reference.im2col(np, np.asarray(x), (kernel, kernel), (stride, stride),
+                                 (padding, padding))       # (C, k, k, N, Ho, Wo)
     return cols.reshape(c * kernel * kernel, -1)
 
 
