@@ -192,10 +192,11 @@ def make_step(nets, D, phi, opt_g, opt_d, adversarial_weight):
         opt_g.zero_grad()
         (content + adversarial_weight * adversarial + pixel).backward()
         opt_g.step()
-        return {"loss_d": loss_d.item(), "content": content.item(),
-                "adversarial": adversarial.item(), "pixel_mse": pixel.item(),
-                "d_real": F.sigmoid(real_logits).mean().item(),
-                "d_fake": F.sigmoid(fake_logits).mean().item()}
+        # one-element tensors: the Trainer copies them to the host when it logs them
+        return {"loss_d": loss_d, "content": content,
+                "adversarial": adversarial, "pixel_mse": pixel,
+                "d_real": F.sigmoid(real_logits).mean(),
+                "d_fake": F.sigmoid(fake_logits).mean()}
     return step
 
 
