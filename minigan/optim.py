@@ -19,6 +19,9 @@ in PyTorch: ``SGD([{'params': a}, {'params': b, 'lr': 0.1}], lr=0.01)``.
 ``clip_weights_`` is the constraint of the original WGAN, applied after each step:
 it is not an optimizer but a projection of the parameters that the optimizer has
 just moved.
+
+``ExtraSGD`` (extragradient) and ``OptimisticSGD`` are optimizers for games, where each
+player descends its own loss and plain gradient steps circle the equilibrium (chapter 14).
 """
 import numbers
 
@@ -420,3 +423,116 @@ def clip_weights_(parameters, c):
     for p in parameters:
         xp = backend.array_module(p.data)
         xp.clip(p.data, -float(c), float(c), out=p.data)
+
+
+# --- optimizers for games -------------------------------------------------------------------
+# In a GAN each player descends its *own* loss: the "gradient" an optimizer sees is
+# g = (dL_G/dtheta, dL_D/dpsi), which is not the gradient of any one function. Around an
+# equilibrium the Jacobian of the players' field v = -g has (nearly) imaginary
+# eigenvalues, and plain gradient
+# steps rotate around it instead of falling into it (chapter 14). The two optimizers below
+# look one step ahead, which turns the rotation into a spiral inwards. Give each parameter
+# its own player's gradient (``p.grad`` of G's loss for G's parameters, of D's loss for
+# D's): one optimizer can then hold both players.
+
+
+def _sgd_settings(settings, owner):
+    lr = _finite(owner, "lr", settings["lr"])
+    _check(lr >= 0, f"{owner}: lr must be >= 0, got {lr}")
+
+
+class ExtraSGD(Optimizer):
+    """Extragradient (Korpelevich 1976; for GANs Gidel et al. 2019): step from where a plain
+    step would have led. Each step needs the players' gradients twice::
+
+        w_half = w - lr g(w)             opt.extrapolate()   (with g(w) in p.grad)
+        w_new  = w - lr g(w_half)        opt.step()          (with g(w_half) in p.grad)
+
+    ``extrapolate()`` moves every parameter to w_half and remembers w; after the
+    gradients have been taken again there, ``step()`` moves back to w and takes the step
+    with the new gradient. So a loop is::
+
+        opt.zero_grad(); set_gradients(); opt.extrapolate()
+        opt.zero_grad(); set_gradients(); opt.step()
+
+    On a linear field g(w) = -J w (J the Jacobian of the players' field v = -g) one
+    step is w <- (I + lr J + lr^2 J^2) w: for eigenvalues +-i c of J (the Dirac-GAN),
+    |1 + i lr c - lr^2 c^2|^2 = 1 - lr^2 c^2 + lr^4 c^4 < 1 when lr c < 1, so the
+    iterates spiral in where simultaneous steps (I + lr J, modulus sqrt(1 + lr^2 c^2))
+    spiral out.
+    """
+
+    def __init__(self, params, lr):
+        super().__init__(params, dict(lr=lr))
+        self._extrapolated = False
+        self._phase = None
+
+    def check_settings(self, settings, owner):
+        """lr >= 0 and finite."""
+        _sgd_settings(settings, owner)
+
+    def extrapolate(self):
+        """w <- w - lr g(w) for every parameter with a gradient, remembering w."""
+        if self._extrapolated:
+            raise RuntimeError("ExtraSGD.extrapolate: called twice without step(); after "
+                               "extrapolate() take the gradients again, then call step()")
+        self._phase = "extrapolate"
+        Optimizer.step(self)
+        self._extrapolated = True
+
+    def step(self):
+        """w <- w_remembered - lr g(w_half): the step, taken from where extrapolate() started."""
+        if not self._extrapolated:
+            raise RuntimeError("ExtraSGD.step: call extrapolate() first (with the gradients at "
+                               "the current point), then take the gradients again and step()")
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state.get(p, {})
+                if "anchor" in state and p.grad is None:
+                    raise RuntimeError(f"ExtraSGD.step: a parameter of shape {p.shape} was "
+                                       f"extrapolated but has no gradient at the new point")
+        self._phase = "step"
+        Optimizer.step(self)
+        self._extrapolated = False
+
+    def update(self, p, g, state, group):
+        lr = float(group["lr"])
+        if self._phase == "extrapolate":
+            state["anchor"] = p.copy()
+            p -= lr * g
+        else:
+            if "anchor" not in state:
+                raise RuntimeError(f"ExtraSGD.step: a parameter of shape {p.shape} has a "
+                                   f"gradient now but had none at extrapolate()")
+            anchor = state.pop("anchor")
+            anchor -= lr * g
+            p[...] = anchor
+            state["step"] = state.get("step", 0) + 1
+
+
+class OptimisticSGD(Optimizer):
+    """Optimistic gradient descent (Popov 1980; for GANs Daskalakis et al. 2018): one gradient
+    per step, corrected by the previous one,
+
+        w_{t+1} = w_t - lr (2 g_t - g_{t-1}),
+
+    extragradient's look-ahead with the look-ahead's gradient replaced by the one of the
+    step before (g_{-1} = g_0: the first step is a plain gradient step). On a linear
+    field with eigenvalue lambda of the players' Jacobian J each mode follows
+    z^2 - (1 + 2 lr lambda) z + lr lambda = 0; for lambda = +-i c the roots lie inside the
+    unit circle when lr c is small, so the iterates spiral in.
+    """
+
+    def __init__(self, params, lr):
+        super().__init__(params, dict(lr=lr))
+
+    def check_settings(self, settings, owner):
+        """lr >= 0 and finite."""
+        _sgd_settings(settings, owner)
+
+    def update(self, p, g, state, group):
+        lr = float(group["lr"])
+        previous = state.get("previous_grad", g)
+        p -= lr * (2 * g - previous)
+        state["previous_grad"] = g.copy()
+        state["step"] = state.get("step", 0) + 1
