@@ -480,7 +480,9 @@ def make_mlp_gan(z_dim=64):
 
 
 def gradient_norm(parameters):
-    return float(np.sqrt(sum(float((p.grad * p.grad).sum().item()) for p in parameters)))
+    """||dL/dtheta||_2 over ``parameters``, a one-element tensor: on a GPU it stays there
+    until the Trainer logs it."""
+    return sum((p.grad * p.grad).sum() for p in parameters).sqrt()
 
 
 def make_step(G, D, opt_g, opt_d, batch, z_dim):
@@ -497,10 +499,8 @@ def make_step(G, D, opt_g, opt_d, batch, z_dim):
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                "grad_norm_g": gradient_norm(g_params),
-                "d_real": F.sigmoid(real_logits).mean().item(),
-                "d_fake": F.sigmoid(fake_logits).mean().item()}
+        return {"loss_d": loss_d, "loss_g": loss_g, "grad_norm_g": gradient_norm(g_params),
+                "d_real": F.sigmoid(real_logits).mean(), "d_fake": F.sigmoid(fake_logits).mean()}
     return step
 
 
