@@ -500,8 +500,9 @@ def _stopped_early(folder, series):
 
 
 def _check_early_stop(folder, series):
-    """A run the Trainer stopped for a non-finite loss: fewer steps than asked, no results,
-    and its losses exploding at the end."""
+    """A run that stopped with its losses exploding: fewer steps than asked, no results, and
+    no NaN row (the Trainer logs the row of the NaN that stops it; an older run, or one killed
+    while its losses grew, has none)."""
     stopped = _stopped_early(folder, series)
     if stopped is None:
         return None
@@ -520,7 +521,8 @@ def _check_early_stop(folder, series):
                                   f"of {asked:g} without results.json, with "
                                   f"{series.names[quantity]} grown from {_fmt(head)} to "
                                   f"{_fmt(last)}: the Trainer stops a run at its first NaN or "
-                                  f"infinite loss, before logging it", ADVICE["nan"])
+                                  f"infinite loss (it logs that row; a run that stopped "
+                                  f"without it died otherwise)", ADVICE["nan"])
     return None
 
 
