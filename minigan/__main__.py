@@ -11,19 +11,32 @@
   names a problem.
 * ``python -m minigan book [--out DIR] [--check]``: build the course as a website
   (``minigan.book``).
+* ``python -m minigan reproduce NN [--seeds S ...]``: run chapter NN's default command
+  again (into ``runs/NN_name/reproduce-<time>-seed<S>``) and compare every figure with the
+  committed ``chapters/NN_name/results.json`` (``minigan.results``). Exit status 0 when all
+  agree, 3 when some figure is beyond its tolerance, 1 when a run fails or the chapter has
+  no results file. With ``--record`` it writes that file and the figures from the new runs
+  (or from the run folders given by ``--from``) and rewrites the tagged numbers of the
+  chapter's README, chapters/README.md and README.md: 0 done, 1 refused, 3 tags it could
+  not mend.
+* ``python -m minigan results check|write [NN ...]``: check every tagged number of the
+  READMEs (all chapters', chapters/README.md and README.md, or those of chapters NN)
+  against the results files, one disagreement a line, exit status 3 if there is one; or
+  rewrite them from the files (exit status 3 if some tag names no figure, and stays).
 
 A mistake on the command line (a missing or damaged checkpoint or run folder, ``--n -3``)
 ends with one line on stderr, naming the problem, and a non-zero exit status: 2 for
 arguments that are wrong in themselves, 1 for files that cannot be read or written. No
 traceback: the person typing the command needs the cause, not minigan's call stack.
 """
+import argparse
 import os
 import pathlib
 import sys
 
 import minigan
 from minigan import diagnose as diagnosis
-from minigan import experiment, models
+from minigan import experiment, models, results
 from minigan.checkpoint import CheckpointError, load_checkpoint
 from minigan.training import save_image_grid
 
@@ -102,7 +115,42 @@ def main(argv=None):
                       help="the build folder (default runs/book; the site is DIR/site)")
     book.add_argument("--check", action="store_true",
                       help="then open every page in headless Chromium and check it")
+    again = commands.add_parser(
+        "reproduce", help="run a chapter again and compare its figures with its results.json",
+        description="Run chapter NN's default command at each seed and compare the default "
+                    "run's figures with chapters/NN_name/results.json: within 3 spreads "
+                    "where a spread is recorded, else at round-off (1e-3). With --record, "
+                    "write results.json, the figures and the READMEs' tagged numbers instead. "
+                    "Exit status: 0 all agree (or recorded), 3 some figure disagrees (or "
+                    "tags could not be mended), 1 a run failed or a file is missing.")
+    again.add_argument("chapter", metavar="NN", type=chapter_argument,
+                       help="a chapter: its number (2, 02) or folder name")
+    again.add_argument("--seeds", type=experiment.whole_number(0), nargs="+", default=None,
+                       help="the seeds to run (default 0); the first is compared")
+    again.add_argument("--record", action="store_true",
+                       help="write the chapter's results.json and figures, and the READMEs' "
+                            "tagged numbers, from the runs")
+    again.add_argument("--from", dest="from_runs", metavar="RUN_DIR", nargs="+", default=None,
+                       help="with --record: record these run folders (one per seed) instead "
+                            "of running")
+    numbers = commands.add_parser(
+        "results", help="check or rewrite the READMEs' tagged numbers from the results files",
+        description="check: every number a README tags (42.4<!-- FID -->) against its "
+                    "chapter's results.json, one disagreement a line (exit status 3 if any); "
+                    "write: rewrite them from the files.")
+    numbers.add_argument("action", choices=["check", "write"])
+    numbers.add_argument("chapters", metavar="NN", nargs="*", type=chapter_argument,
+                         help="chapters whose README to treat (default: all of them, "
+                              "chapters/README.md and README.md)")
     args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        if args.from_runs and not args.record:
+            again.error("argument --from: records run folders, so it needs --record")
+        if args.from_runs and args.seeds:
+            again.error("argument --seeds: not with --from (the folders' runs have seeds)")
+        return reproduce(args.chapter, args.seeds or [0], args.record, args.from_runs)
+    if args.command == "results":
+        return tag_numbers(args.action, args.chapters)
     if args.command == "diagnose":
         return diagnose(args.run_dir)
     if args.command == "book":
@@ -139,6 +187,55 @@ def diagnose(run_dir):
         return 1
     print(report)
     return PROBLEMS_FOUND if findings else 0
+
+
+def chapter_argument(text):
+    """NN on the command line: a chapter's number or folder name, as its folder's name."""
+    try:
+        return results.chapter_folder(text).name
+    except (results.ResultsError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def reproduce(chapter, seeds, record, from_runs):
+    """Rerun and compare (0 all agree, PROBLEMS_FOUND some do not), or record (0 done,
+    PROBLEMS_FOUND tags left that could not be mended); 1 if a run fails or a file is
+    missing."""
+    prog = f"{PROG} reproduce"
+    try:
+        if not record:
+            rows, _ = results.reproduce(chapter, seeds)
+            return PROBLEMS_FOUND if not all(agrees for *_, agrees in rows) else 0
+        runs = from_runs or [results.rerun(chapter, seed) for seed in seeds]
+        path = results.record(runs, chapter)
+    except (results.ResultsError, OSError, ValueError) as error:
+        print(f"{prog}: {experiment.one_line(error)}", file=sys.stderr)
+        return 1
+    print(f"recorded {path}")
+    readmes = [results.chapter_folder(chapter) / "README.md",
+               results.ROOT / "chapters" / "README.md", results.ROOT / "README.md"]
+    problems = [problem for readme in readmes if readme.is_file()
+                for problem in results.write(readme)]
+    for problem in problems:
+        print(problem)
+    return PROBLEMS_FOUND if problems else 0
+
+
+def tag_numbers(action, chapters):
+    """``results check``: print each disagreement (PROBLEMS_FOUND if any); ``results
+    write``: rewrite the tagged numbers, print what could not be mended."""
+    try:
+        said = [line for readme in results.readmes(chapters)
+                for line in getattr(results, action)(readme)]
+    except (results.ResultsError, OSError) as error:
+        print(f"{PROG} results {action}: {experiment.one_line(error)}", file=sys.stderr)
+        return 1
+    for line in said:
+        print(line)
+    if not said:
+        print("every tagged number agrees with its results file" if action == "check"
+              else "every tagged number written from its results file")
+    return PROBLEMS_FOUND if said else 0
 
 
 if __name__ == "__main__":
