@@ -9,6 +9,9 @@ Both frameworks run in this one process with the same number of threads, and are
 in *paired rounds*: each round times one minigan call and one PyTorch call back to back
 (the order alternating from round to round), so a slow spell of the machine hits both.
 A figure is the median over the rounds; the ratio is minigan's median over PyTorch's.
+The whole run is repeated in ``--repeats`` fresh processes (default 3), and the summary
+gives each step's median over them with the smallest and largest run (``repeats.py``):
+processes differ more than rounds do.
 Memory is measured in one child process per framework (see ``memory.py``).
 
 Without PyTorch the script times minigan alone and says that torch is missing.
@@ -58,12 +61,17 @@ def parse_args(argv=None):
                         help="check minigan's layers and losses against PyTorch first")
     parser.add_argument("--no-torch", action="store_true",
                         help="time minigan alone even if PyTorch is installed")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="fresh processes to measure in, each a whole run; the summary "
+                             "gives the median over them and their range (default: 3; "
+                             "see repeats.py)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.warmup, args.memory_steps, args.retries = 5, 1, 2, 0
-    if args.rounds < 1 or args.threads < 1 or args.memory_steps < 1:
-        parser.error("--rounds, --threads and --memory-steps must be >= 1")
+        args.repeats = 1
+    if args.rounds < 1 or args.threads < 1 or args.memory_steps < 1 or args.repeats < 1:
+        parser.error("--rounds, --threads, --memory-steps and --repeats must be >= 1")
     if args.warmup < 0 or args.retries < 0 or args.wait_idle < 0:
         parser.error("--warmup, --retries and --wait-idle must be >= 0")
     return args
@@ -100,6 +108,10 @@ def main(argv=None):
         memory.child_main(argv[1:])
         return 0
     args = parse_args(argv)
+    if args.repeats > 1:          # each repeat in a fresh process: see repeats.py
+        import_paths()
+        import repeats
+        return repeats.run(os.path.abspath(__file__), argv, args)
     configure_threads(args.threads)
     import_paths()
     import bench
