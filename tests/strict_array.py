@@ -48,7 +48,7 @@ class _DevicePointer:
 class StrictArray(NDArrayOperatorsMixin):
     """An array "on the device": a NumPy array that will not leave it implicitly."""
 
-    __slots__ = ("_array",)
+    __slots__ = ("_array", "__weakref__")   # CuPy arrays take weak references too
 
     def __init__(self, array):
         self._array = array

@@ -5,6 +5,8 @@ Functions) or a composition of primitives. Compositions need no hand-written
 backward: their gradient, and the gradient of that gradient, follow from the
 pieces. That is why batch norm and the losses below are exact to any order.
 """
+import weakref
+
 import numpy
 
 from minigan import backend
@@ -654,19 +656,39 @@ def _check_unit_interval(op, what, values):
     """Refuse values outside [0, 1] (and NaN): probabilities and labels of the cross-entropy.
 
     ``values`` is a number or a Tensor. A tensor's min and max travel to the host together,
-    one copy (on a GPU, one wait): these losses take a network's outputs, a batch of
-    numbers, far smaller than its activations.
+    one copy (on a GPU, one wait). A training loop passes the same target tensors (a batch
+    of ones, one of zeros) at every step, so an array found in range is remembered and not
+    copied again: the step then makes no copy at all. (An array written into in place after
+    its check is not checked again; minigan's own ops never write into a target.)
     """
     if isinstance(values, Tensor):
-        if values.size == 0:
+        if values.size == 0 or _checked_before(values.data):
             return
         low, high = backend.value_range(values.data)
+        if low >= 0 and high <= 1:
+            _remember_checked(values.data)
     else:
         low = high = values
     if not (low >= 0 and high <= 1):   # written so that NaN (no order) fails too
         shape = f" (shape {values.shape})" if isinstance(values, Tensor) else ""
         raise ValueError(f"{op}: {what} must lie in [0, 1], got values from {low:.6g} to "
                          f"{high:.6g}{shape}" + ("; NaN found" if low != low else ""))
+
+
+# Arrays found in [0, 1] by _check_unit_interval, by id, held weakly: an entry goes when its
+# array is freed, so a new array that reuses the id is never mistaken for a checked one.
+_IN_RANGE = weakref.WeakValueDictionary()
+
+
+def _checked_before(array):
+    return _IN_RANGE.get(id(array)) is array
+
+
+def _remember_checked(array):
+    try:
+        _IN_RANGE[id(array)] = array
+    except TypeError:   # an array type that takes no weak references: checked every time
+        pass
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
