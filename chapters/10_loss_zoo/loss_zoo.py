@@ -29,8 +29,15 @@
 # that is its wall time, and unlike wall time it does not count the moments
 # another program on the machine took the core. Evaluation is not on the clock.
 #
+# **And at equal generator steps.** The budget answers "which loss should I use if
+# compute is what I have?"; it does not say which loss gives G the better gradient,
+# step for step. So every run also measures FID at one generator step S
+# (`--equal-g-steps`, default 100): on the way if the budget takes it past S, and
+# otherwise by training on after the budget ends, until S. Those extra steps count
+# for nothing in the equal-budget figures, which are all taken before them.
+#
 # Run: `python chapters/10_loss_zoo/loss_zoo.py`
-# (5 methods x 3 seeds x 90 s, about 14 minutes on two cores; `--quick` for a first
+# (5 methods x 3 seeds x 90 s, about 15 minutes on two cores; `--quick` for a first
 # look; `--budget 600` for a longer race; `--resume --out DIR` keeps the runs a
 # killed race had finished and redoes only the others).
 
@@ -226,13 +233,18 @@ def check_theory(name, method, G, D, images, z_dim, n=256):
 #
 # The run trains until its clock reaches each of the evaluation moments in turn
 # (a quarter of the budget, a half, ...), measures there, and goes on; the last
-# generator step may overrun a moment by at most one step's time. At the end it
-# writes its measurements, its generator (a checkpoint `python -m minigan sample`
-# reads) and a grid of samples of a fixed z, shared by every method of one seed.
+# generator step may overrun a moment by at most one step's time. At the end of the
+# budget it checks the theory and keeps its generator (a checkpoint `python -m
+# minigan sample` reads) and a grid of samples of a fixed z, shared by every method
+# of one seed. Then, if it has not yet made `equal_g_steps` generator steps, it trains
+# on, still on its clock, until it has. Whenever its step count reaches
+# `equal_g_steps`, within the budget or after it, it measures FID there, off the
+# clock, with the random stream put back afterwards: training goes on exactly as
+# it would have without the measurement.
 
 
 # %%
-def train_one(name, seed, budget, moments, out, fid_samples, feature_cache,
+def train_one(name, seed, budget, moments, out, fid_samples, feature_cache, equal_g_steps,
               batch_size=64, z_dim=100):
     method = METHODS[name]
     network, _ = features.load_feature_classifier("fashion-mnist", cache_root=feature_cache,
@@ -254,24 +266,35 @@ def train_one(name, seed, budget, moments, out, fid_samples, feature_cache,
     backend.set_rng_state(state)
     evaluations = [{"seconds": 0.0, "generator_steps": 0,
                     **measure(network, G, reference, fid_samples, z_dim)}]
-    clock, steps = 0.0, 0
+    clock, steps, loss_d, loss_g, at_equal_g_steps = 0.0, 0, None, None, None
+
+    def step():
+        """One generator step on the clock, and at step ``equal_g_steps`` a measurement off it."""
+        nonlocal clock, steps, at_equal_g_steps, loss_d, loss_g
+        start = time.process_time()
+        loss_d, loss_g = train_step(method, G, D, opt_g, opt_d, real_batches, batch_size, z_dim)
+        clock += time.process_time() - start
+        steps += 1
+        if not (np.isfinite(loss_d) and np.isfinite(loss_g)):
+            raise TrainingDiverged(f"{name} seed {seed} diverged at generator step {steps}: "
+                                   f"loss_d = {loss_d}, loss_g = {loss_g}")
+        if steps == equal_g_steps:
+            state = backend.get_rng_state()     # measuring draws z; training's draws stay
+            at_equal_g_steps = {"seconds": clock, "generator_steps": steps,
+                                **measure(network, G, reference, fid_samples, z_dim)}
+            backend.set_rng_state(state)
+
     progress = Progress(len(moments), desc=f"{name} seed {seed}")
     for moment in moments:
         while clock < moment:
-            start = time.process_time()
-            loss_d, loss_g = train_step(method, G, D, opt_g, opt_d, real_batches,
-                                        batch_size, z_dim)
-            clock += time.process_time() - start
-            steps += 1
-            if not (np.isfinite(loss_d) and np.isfinite(loss_g)):
-                raise TrainingDiverged(f"{name} seed {seed} diverged at generator step {steps}: "
-                                       f"loss_d = {loss_d}, loss_g = {loss_g}")
+            step()
         evaluations.append({"seconds": clock, "generator_steps": steps, "loss_d": loss_d,
                             "loss_g": loss_g, **measure(network, G, reference, fid_samples,
                                                         z_dim)})
         progress.update(fid=evaluations[-1]["fid"], steps=steps)
     progress.close()
 
+    # The end of the budget: everything the equal-budget race reports is taken here.
     with evaluating(G):
         grid = G(fixed_z).numpy()
     result = {"method": name, "seed": seed, "budget": budget, "evaluations": evaluations,
@@ -283,6 +306,12 @@ def train_one(name, seed, budget, moments, out, fid_samples, feature_cache,
     save_checkpoint(stem.with_suffix(".ckpt"), step=steps, spec=spec, G=G.state_dict(),
                     D=D.state_dict())
     np.save(stem.with_suffix(".grid.npy"), grid)
+
+    within_the_budget = steps >= equal_g_steps
+    while steps < equal_g_steps:        # past the budget, for the equal-steps comparison only
+        step()
+    result["at_equal_generator_steps"] = {**at_equal_g_steps,
+                                          "within_the_budget": within_the_budget}
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     return result
 
@@ -310,6 +339,7 @@ def race(script, args, out, moments):
             command = [sys.executable, str(script), "--one", name, "--seed", str(seed),
                        "--budget", str(args.budget), "--moments", *map(str, moments),
                        "--fid-samples", str(args.fid_samples), "--out", str(out),
+                       "--equal-g-steps", str(args.equal_g_steps),
                        "--device", args.device, "--threads", "1"]
             if args.feature_cache:
                 command += ["--feature-cache", str(args.feature_cache)]
@@ -340,10 +370,12 @@ def race(script, args, out, moments):
 # spread (standard deviation over seeds), precision and recall, the generator
 # steps the budget bought, and the theory check. The figure puts FID against the
 # seconds spent, a line for the mean and a band from the best to the worst seed.
+# A second table holds the same scores at the equal generator step, with the CPU
+# seconds each method needed to get there.
 
 
 # %%
-def summarise(results, methods, seeds):
+def summarise(results, methods, seeds, equal_g_steps):
     table = {}
     for name in methods:
         finals = [results[name, seed]["evaluations"][-1] for seed in seeds]
@@ -354,12 +386,38 @@ def summarise(results, methods, seeds):
                "generator_steps": float(np.mean([f["generator_steps"] for f in finals])),
                "seconds_per_generator_step": float(np.mean(
                    [results[name, seed]["seconds_per_generator_step"] for seed in seeds]))}
+        row.update(summarise_equal_steps(results, name, seeds, equal_g_steps))
         for when, suffix in (("theory_at_start", " at the start"), ("theory", "")):
             for key in results[name, seeds[0]][when]:
                 row[key + suffix] = float(np.mean([results[name, seed][when][key]
                                                    for seed in seeds]))
         table[name] = row
     return table
+
+
+def summarise_equal_steps(results, name, seeds, equal_g_steps):
+    """One method's scores at generator step ``equal_g_steps``, over the seeds.
+
+    Refuses runs measured at another step, or not at all (a --resume with another
+    --equal-g-steps, or of runs made before it existed): the comparison is only fair if
+    every run was measured at the same step."""
+    measured = [results[name, seed].get("at_equal_generator_steps") for seed in seeds]
+    for seed, at in zip(seeds, measured):
+        step = at["generator_steps"] if at else None
+        if step != equal_g_steps:
+            raise experiment.UsageError(
+                f"the run {name} seed {seed} was measured at generator step {step}, not at "
+                f"--equal-g-steps {equal_g_steps}; run it again without --resume")
+    fids = np.array([at["fid"] for at in measured])
+    return {"fid at equal generator steps": float(fids.mean()),
+            "fid_spread at equal generator steps": float(fids.std()),
+            "precision at equal generator steps": float(np.mean([at["precision"]
+                                                                 for at in measured])),
+            "recall at equal generator steps": float(np.mean([at["recall"] for at in measured])),
+            "generator_steps at equal generator steps": float(np.mean(
+                [at["generator_steps"] for at in measured])),
+            "seconds to equal generator steps": float(np.mean([at["seconds"]
+                                                               for at in measured]))}
 
 
 def describe_check(row):
@@ -390,6 +448,21 @@ def markdown_table(table, seeds):
                      f"{row['precision']:.2f} | {row['recall']:.2f} | "
                      f"{row['generator_steps']:.0f} | {row['seconds_per_generator_step']:.3f} | "
                      f"{describe_check(row)} |")
+    return "\n".join(lines)
+
+
+def markdown_table_equal_steps(table, seeds, equal_g_steps):
+    """The scores of every method at generator step ``equal_g_steps``, best FID first."""
+    spread = f"mean ± sd over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
+    lines = [f"| method | FID at generator step {equal_g_steps} ({spread}) | precision | "
+             f"recall | CPU seconds to get there |", "| --- | --- | --- | --- | --- |"]
+    for name, row in sorted(table.items(),
+                            key=lambda item: item[1]["fid at equal generator steps"]):
+        lines.append(f"| {name} | {row['fid at equal generator steps']:.1f} ± "
+                     f"{row['fid_spread at equal generator steps']:.1f} | "
+                     f"{row['precision at equal generator steps']:.2f} | "
+                     f"{row['recall at equal generator steps']:.2f} | "
+                     f"{row['seconds to equal generator steps']:.1f} |")
     return "\n".join(lines)
 
 
@@ -438,6 +511,12 @@ def add_arguments(parser):
     # than k = 3 images.
     parser.add_argument("--fid-samples", type=experiment.whole_number(4, 10_000), default=None,
                         help="images per FID, 4 to 10000 (default 2000, quick 500)")
+    # Default 100: the three one-D-step methods pass it within the default budget (about
+    # 300 steps), WGAN with clipping too (about 117), and WGAN-GP (about 71) trains on for
+    # some 30 steps more.
+    parser.add_argument("--equal-g-steps", type=experiment.whole_number(1), default=None,
+                        help="also measure every run at this generator step, training on "
+                             "past the budget where needed (default 100, quick 20)")
     parser.add_argument("--workers", type=experiment.whole_number(1), default=2,
                         help="runs at a time (one core each)")
     parser.add_argument("--resume", action="store_true",
@@ -457,9 +536,10 @@ def main(argv=None):
     args.budget = args.budget or (12.0 if args.quick else 90.0)
     args.fid_samples = args.fid_samples or (500 if args.quick else 2000)
     args.seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    args.equal_g_steps = args.equal_g_steps or (20 if args.quick else 100)
     if args.one:       # one run, in a process of its own (started by race below)
         return train_one(args.one, args.seed, args.budget, args.moments, args.out,
-                         args.fid_samples, args.feature_cache)
+                         args.fid_samples, args.feature_cache, args.equal_g_steps)
 
     run = experiment.Run("10_loss_zoo", args, title="Chapter 10: the loss zoo on images")
     (run.dir / "runs").mkdir(exist_ok=True)
@@ -475,7 +555,7 @@ def main(argv=None):
     start = time.perf_counter()
     results = race(pathlib.Path(__file__).resolve(), args, run.dir, moments)
     wall = time.perf_counter() - start
-    table = summarise(results, args.methods, args.seeds)
+    table = summarise(results, args.methods, args.seeds, args.equal_g_steps)
     for (name, seed), result in sorted(results.items()):
         for e in result["evaluations"]:
             run.log(method=name, seed=seed, seconds=e["seconds"],
@@ -488,14 +568,22 @@ def main(argv=None):
                 "samples of each method at the end of the budget")
     summary = {"feature network test accuracy": round(accuracy, 4),
                "FID of held-out real images (the floor)": round(floor, 2),
-               "budget per run (CPU seconds)": args.budget, "seeds": len(args.seeds),
+               "budget per run (CPU seconds)": args.budget,
+               "equal generator steps (the second comparison)": args.equal_g_steps,
+               "seeds": len(args.seeds),
                "images per FID": args.fid_samples}
     for name, row in table.items():
         for key, value in row.items():
             summary[f"{name}: {key.replace('_', ' ')}"] = round(value, 4)
     summary["race wall seconds"] = round(wall, 1)
-    run.finish(summary, notes=markdown_table(table, args.seeds) + "\n\nFID on minigan's own "
-               "feature network, comparable only within minigan; one dataset, one budget.")
+    notes = (f"**At an equal budget** ({args.budget:g} CPU seconds per run):\n\n"
+             f"{markdown_table(table, args.seeds)}\n\n"
+             f"**At an equal number of generator steps** ({args.equal_g_steps}; a run that had "
+             f"not made them when its budget ended trained on, outside the table above):\n\n"
+             f"{markdown_table_equal_steps(table, args.seeds, args.equal_g_steps)}\n\n"
+             "FID on minigan's own feature network, comparable only within minigan; one "
+             "dataset, one budget.")
+    run.finish(summary, notes=notes)
     return summary
 
 

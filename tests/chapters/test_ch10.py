@@ -1,10 +1,12 @@
-"""Chapter 10 races five GAN losses on Fashion-MNIST at an equal compute budget."""
+"""Chapter 10 races five GAN losses on Fashion-MNIST at an equal compute budget, and
+compares them at an equal number of generator steps."""
 import json
 
 import numpy as np
 import pytest
 
 import minigan
+from minigan.experiment import UsageError
 from tests.chapters.conftest import load_chapter
 
 pytestmark = pytest.mark.ch10
@@ -22,8 +24,14 @@ def test_chapter_10_equal_budgets_and_each_methods_theory(run_chapter, feature_n
     dozen power steps from a random start); clipping leaves every weight in [-c, c] with many
     at the bound (at the start: hardly any); the penalty has brought the critic's slope at the
     interpolates from over 2 at initialisation (layer norm scales its small activations up)
-    to within [0.7, 2]. --resume then finds every run done and returns the same table
-    without training."""
+    to within [0.7, 2].
+
+    The second comparison: every run is measured at the same generator step (quick: 20),
+    within its budget if it got that far (the non-saturating run), and otherwise after
+    training on past it (WGAN-GP, whose 20 steps take about 20 CPU seconds), which costs
+    WGAN-GP more than twice the non-saturating run's CPU seconds. --resume then finds every
+    run done and returns the same table without training, and refuses a run that was
+    measured at another generator step."""
     _, _, cache = feature_network
     results, out = run_chapter("10", "--quick", "--feature-cache", str(cache))
     runs = {name: json.loads((out / "runs" / f"{name}-seed0.json").read_text())
@@ -56,11 +64,40 @@ def test_chapter_10_equal_budgets_and_each_methods_theory(run_chapter, feature_n
         assert f"{name}.png" in (out / "summary.md").read_text()
     assert (out / "runs" / "wgan_gp-seed0.ckpt").stat().st_size > 1_000_000
 
+    equal_steps = results["equal generator steps (the second comparison)"]
+    assert equal_steps == 20
+    for name, run in runs.items():
+        at, last = run["at_equal_generator_steps"], run["evaluations"][-1]
+        assert at["generator_steps"] == equal_steps, (
+            f"{name} was measured at generator step {at['generator_steps']}, not {equal_steps}")
+        assert results[f"{name}: generator steps at equal generator steps"] == equal_steps, name
+        for key in ("fid", "fid spread", "precision", "recall"):
+            assert np.isfinite(results[f"{name}: {key} at equal generator steps"]), (name, key)
+        assert results[f"{name}: fid at equal generator steps"] > 0, name
+        # within the budget exactly when the budget bought that many steps; the seconds at the
+        # equal step lie inside the budget then, and beyond it otherwise
+        assert at["within_the_budget"] == (last["generator_steps"] >= equal_steps), name
+        assert (at["seconds"] <= last["seconds"]) == at["within_the_budget"], name
+    assert runs["nonsaturating"]["at_equal_generator_steps"]["within_the_budget"]
+    assert not runs["wgan_gp"]["at_equal_generator_steps"]["within_the_budget"]
+    assert (results["wgan_gp: seconds to equal generator steps"]
+            > 2 * results["nonsaturating: seconds to equal generator steps"])
+    assert f"FID at generator step {equal_steps}" in (out / "summary.md").read_text()
+
     again = load_chapter("10").main(["--quick", "--feature-cache", str(cache), "--out", str(out),
                                      "--resume"])
     assert again["race wall seconds"] < 5
     assert {k: v for k, v in again.items() if k != "race wall seconds"} == \
         {k: v for k, v in results.items() if k != "race wall seconds"}
+
+    planted = out / "runs" / "wgan_gp-seed0.json"
+    run = json.loads(planted.read_text())
+    run["at_equal_generator_steps"]["generator_steps"] = equal_steps - 1
+    planted.write_text(json.dumps(run))
+    with pytest.raises(UsageError, match="wgan_gp seed 0 was measured at "
+                       "generator step 19, not at --equal-g-steps 20"):
+        load_chapter("10").main(["--quick", "--feature-cache", str(cache), "--out", str(out),
+                                 "--resume"])
 
 
 def test_chapter_10_layer_norm_critic_treats_examples_apart():
