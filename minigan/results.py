@@ -13,8 +13,8 @@ one commit) into ``chapters/NN_name/results.json``: the command, commit, date, m
 BLAS and threads, the runs, and for every figure its ``value`` (the default run's: seed 0,
 or the lowest seed recorded), its value at each seed, their ``mean`` and ``sd``, and its
 ``spread``: the sample sd over the seeds when there are two or more, else the standard
-error or sd the run itself reports beside the figure (``"<name>, standard error"``), else
-null. ``spread_from`` says which. It also copies the PNGs the chapter's README shows
+error or sd the run itself reports beside the figure (``"<name>, standard error"``,
+``"<name> sd"``, ``"<name> spread"``), else null. ``spread_from`` says which. It also copies the PNGs the chapter's README shows
 (``figures/<name>.png``) from the default run into ``chapters/NN_name/figures/``, on a
 palette of 256 colours.
 
@@ -59,7 +59,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # A figure's companion, in the run's own results, that gives its spread when one seed ran.
-COMPANIONS = [", standard error", " (standard error)", ", sd", " sd"]
+COMPANIONS = [", standard error", " (standard error)", ", sd", " sd", " spread"]
 # A figure whose name holds one of these measures the machine, not the method.
 MACHINE_WORDS = ["seconds", "CPU s", "MiB", "time"]
 TOLERANCE_SPREADS = 3

@@ -331,6 +331,9 @@ def race(script, args, out, moments):
             if not (args.resume and (out / "runs" / f"{name}-seed{seed}.json").exists())]
     environment = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                        MKL_NUM_THREADS="1", MPLBACKEND="Agg")
+    # A device known to this process alone (the tests' strict stand-in for a GPU) does not
+    # exist in the runs it starts: they compute on the CPU then.
+    child_device = args.device if args.device in ("cpu", "cuda") else "cpu"
     progress, running = Progress(len(todo), desc="runs"), []
     while todo or running:
         while todo and len(running) < args.workers:
@@ -340,7 +343,7 @@ def race(script, args, out, moments):
                        "--budget", str(args.budget), "--moments", *map(str, moments),
                        "--fid-samples", str(args.fid_samples), "--out", str(out),
                        "--equal-g-steps", str(args.equal_g_steps),
-                       "--device", args.device, "--threads", "1"]
+                       "--device", child_device, "--threads", "1"]
             if args.feature_cache:
                 command += ["--feature-cache", str(args.feature_cache)]
             running.append((name, seed, log, subprocess.Popen(
