@@ -7,7 +7,7 @@ For each workload (the DCGAN at batch 64 and 128, and those of ``workloads.py``)
 
 1. **The step**, minigan's and PyTorch's, medians of paired rounds as in ``run.py``.
 2. **By op.** Every ``Function``'s forward and backward, the convolution helpers
-   (im2col, col2im) and the optimizer's ``step`` are timed *exclusively*: an op's time
+   (im2col, col2im) and the optimizer's per-parameter ``update`` are timed *exclusively*: an op's time
    leaves out the ops it calls (a backward that builds a graph calls ops). Per step,
    the mean over ``--steps`` steps. What the ops leave of those steps' wall time (less
    what the timers themselves cost, measured on a function doing nothing) is "engine and
@@ -127,9 +127,10 @@ def instrument(clock):
                 replace(cls, method, f"{cls.__name__} {method}")
     for helper in ("im2col_channels_last", "col2im", "channels_last"):
         replace(conv, helper, f"conv helper {helper}")
-    for cls in set(subclasses(optim.Optimizer)):
-        if "step" in cls.__dict__:
-            replace(cls, "step", f"optimizer {cls.__name__}.step")
+    for cls in {optim.Optimizer} | set(subclasses(optim.Optimizer)):
+        for method in ("update", "zero_grad"):   # each parameter's update; clearing grads
+            if method in cls.__dict__:
+                replace(cls, method, f"optimizer {cls.__name__}.{method}")
 
     def remove():
         for owner, name, original in reversed(undo):
