@@ -626,16 +626,20 @@ def measures_the_machine(name):
 
 
 def compare(recorded, now):
-    """Each numeric figure of the committed file against a new default run's results:
-    rows of (figure, recorded, spread, now, verdict, agrees). The tolerance is 3 spreads
-    where a spread is recorded, else a relative 1e-3; a figure that measures the machine
-    is shown, not compared."""
+    """Each figure of the committed file against a new default run's results: rows of
+    (figure, recorded, spread, now, verdict, agrees). A number agrees within 3 spreads where
+    a spread is recorded, else within a relative 1e-3; a figure that measures the machine is
+    shown, not compared; any other figure (True, a list in words) must be the same."""
     rows = []
     for name, entry in recorded.get("figures", {}).items():
         value, spread = entry.get("value"), entry.get("spread")
-        if not is_number(value):
-            continue
         current = now.get(name)
+        if not is_number(value):
+            # a check's outcome (True) or a list in words ("0 25 20"): the same, or not
+            agrees = current == value
+            verdict = "agrees: the same" if agrees else "DISAGREES: not the same"
+            rows.append((name, value, None, current, verdict, agrees))
+            continue
         if measures_the_machine(name):
             verdict, agrees = "not compared: it measures the machine", True
         elif not is_number(current):

@@ -181,10 +181,11 @@ def test_compare_allows_three_spreads_else_round_off():
         verdicts["ratio"][0]
     assert verdicts["training seconds"] == ("not compared: it measures the machine", True)
     assert verdicts["gone"] == ("DISAGREES: missing from the rerun", False)
-    assert "name" not in verdicts
+    assert verdicts["name"] == ("DISAGREES: not the same", False)   # missing: not "text"
     again = {row[0]: row[5] for row in results.compare(
-        file, {"FID": 46.1, "ratio": 4.0039, "gone": 1.0})}
-    assert again == {"FID": False, "ratio": True, "training seconds": True, "gone": True}
+        file, {"FID": 46.1, "ratio": 4.0039, "gone": 1.0, "name": "text"})}
+    assert again == {"FID": False, "ratio": True, "training seconds": True, "gone": True,
+                     "name": True}
 
 
 # --- record ------------------------------------------------------------------------------
