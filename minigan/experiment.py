@@ -246,7 +246,8 @@ FREE_TO_CHANGE = {"resume", "allow_changes", "out", "steps", "device", "threads"
                   "checkpoint_every", "evaluate_every", "feature_cache"}
 
 
-def _runs_root():
+def runs_root():
+    """Where runs go without --out: MINIGAN_RUNS, else runs/ (relative to the working folder)."""
     return pathlib.Path(os.environ.get("MINIGAN_RUNS", "runs"))
 
 
@@ -265,9 +266,9 @@ class Run:
         resume = bool(getattr(args, "resume", False))
         if resume and not getattr(args, "out", None):
             raise UsageError(f"--resume needs --out FOLDER, the run to continue (a folder under "
-                             f"{_runs_root() / chapter})")
+                             f"{runs_root() / chapter})")
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.dir = pathlib.Path(args.out) if args.out else _runs_root() / chapter / stamp
+        self.dir = pathlib.Path(args.out) if args.out else runs_root() / chapter / stamp
         config = {"chapter": chapter, **{k: (str(v) if isinstance(v, pathlib.Path) else v)
                                          for k, v in vars(args).items()}}
         self._config_before = None

@@ -56,6 +56,8 @@ import subprocess
 import sys
 import time
 
+from minigan import experiment
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # A figure's companion, in the run's own results, that gives its spread when one seed ran.
@@ -565,9 +567,8 @@ def readmes(chapters=None, root=None):
 # --- reproduce -------------------------------------------------------------------------
 def runs_root(root=None):
     """Where reruns go: MINIGAN_RUNS (as the chapters' own runs), else runs/ in ``root``."""
-    root = _root(root)
-    folder = pathlib.Path(os.environ.get("MINIGAN_RUNS", "runs"))
-    return folder if folder.is_absolute() else root / folder
+    folder = experiment.runs_root()
+    return folder if folder.is_absolute() else _root(root) / folder
 
 
 def _commit(root):
