@@ -346,7 +346,7 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
     keep = {}      # id(tensor) -> tensor, keeping every tensor in `pending` alive
     heap, order = [], itertools.count()
     target_ids = None if targets is None else {id(t) for t in targets}
-    needed = None if targets is None else _nodes_leading_to(outputs, target_ids)
+    needed = None if targets is None else _nodes_leading_to(outputs, targets)
 
     def leads_to_target(tensor):
         return needed is None or id(tensor) in target_ids or id(tensor.creator) in needed
@@ -442,7 +442,7 @@ def _initial_gradient(output, gradient, caller):
     return gradient
 
 
-def _nodes_leading_to(outputs, target_ids):
+def _nodes_leading_to(outputs, targets):
     """The ids of the Functions on some path from ``outputs`` back to a target tensor.
 
     ``grad`` only needs those; skipping the rest avoids computing (and, with
@@ -453,7 +453,14 @@ def _nodes_leading_to(outputs, target_ids):
     depth-first walk from the outputs that decides a node when it is met the second
     time, on the way back (post-order). A graph's edges go from later to earlier
     operations, so there are no cycles and every input's node is decided by then.
+
+    Generations rise along every path (a node's is the largest of its inputs'), so a
+    node below the lowest target's generation cannot lead to a target, and the walk
+    does not go into it. For the unrolled GAN, whose targets are the parameters after
+    k differentiable steps, that leaves the k earlier steps' graphs unvisited.
     """
+    target_ids = {id(t) for t in targets}
+    lowest = min(t.generation for t in targets)
     needed, seen = set(), set()
     stack = [(t.creator, False) for t in outputs if t.creator is not None]
     while stack:
@@ -473,6 +480,8 @@ def _nodes_leading_to(outputs, target_ids):
         stack.append((node, True))
         if not node.released:
             for x in node.inputs:
-                if x.creator is not None and id(x.creator) not in seen:
-                    stack.append((x.creator, False))
+                creator = x.creator
+                if (creator is not None and creator.generation >= lowest
+                        and id(creator) not in seen):
+                    stack.append((creator, False))
     return needed

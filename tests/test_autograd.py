@@ -174,6 +174,58 @@ def test_grad_skips_branches_that_do_not_lead_to_the_inputs():
     numpy.testing.assert_array_equal(gx.numpy(), [2.0, 4.0])
 
 
+class Watched(minigan.Function):
+    """The identity, whose recorded inputs must not be read while ``armed``."""
+
+    armed = False
+
+    def forward(self, xp, x):
+        return x
+
+    def backward(self, grad, needs_input_grad):
+        return grad
+
+    @property
+    def inputs(self):
+        if Watched.armed:
+            raise AssertionError("the walk went into the graph below the targets")
+        return self._inputs
+
+    @inputs.setter
+    def inputs(self, value):
+        self._inputs = value
+
+
+def test_grad_does_not_walk_the_graph_below_its_targets():
+    """Asked for d loss / d theta, where theta was made by earlier operations, minigan.grad
+    does not look at those operations: nothing below theta can lead to theta.
+
+    The unrolled GAN asks this at every one of its K steps, for the parameters made by
+    the step before; walking the whole history each time would cost K^2 node visits.
+    """
+    x = leaf([1.0, 2.0])
+    theta = Watched.apply(x * x) * 3.0           # theta = 3 x^2 = [3, 12]
+    loss = (theta * theta).sum()
+    Watched.armed = True
+    try:
+        (g_theta,) = minigan.grad(loss, theta, retain_graph=True)
+    finally:
+        Watched.armed = False
+    numpy.testing.assert_array_equal(g_theta.numpy(), [6.0, 24.0])
+    (gx,) = minigan.grad(loss, x)                 # and through it, all the way: 36 x^3
+    numpy.testing.assert_array_equal(gx.numpy(), [36.0, 288.0])
+
+
+def test_grad_with_targets_that_depend_on_each_other():
+    """For targets x and b = x^2 of loss = b x, d loss / dx counts the path through b too
+    (x^2 + 2 x^2 = 3 x^2), as in PyTorch, and d loss / db = x."""
+    x = leaf([1.0, 2.0])
+    b = x * x
+    gx, gb = minigan.grad((b * x).sum(), [x, b])
+    numpy.testing.assert_array_equal(gx.numpy(), [3.0, 12.0])
+    numpy.testing.assert_array_equal(gb.numpy(), [1.0, 2.0])
+
+
 def test_retain_graph_allows_a_second_backward():
     """With retain_graph=True the graph survives backward, and a second backward through
     it gives the same gradient again (so .grad doubles)."""
