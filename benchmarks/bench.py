@@ -344,6 +344,7 @@ def machine(args, frameworks):
             "platform": platform.platform(), "numpy": numpy.__version__,
             "blas": blas_description(),
             "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+            "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"),
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     if "minigan" in frameworks:
         info["minigan"] = frameworks["minigan"].version
@@ -469,7 +470,8 @@ def print_header(info, args, torch_note, out=sys.stdout):
     if "minigan_source" in info:
         print(f"minigan  {info['minigan_source']}", file=out)
     print(f"timing   {args.rounds} paired rounds (order alternating), {args.warmup} warm-up; "
-          f"OPENBLAS_THREAD_TIMEOUT={info['OPENBLAS_THREAD_TIMEOUT']}"
+          f"OPENBLAS_THREAD_TIMEOUT={info['OPENBLAS_THREAD_TIMEOUT']}, "
+          f"GOMP_SPINCOUNT={info['GOMP_SPINCOUNT']}"
           + (f", OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}" if info["OPENBLAS_CORETYPE"]
              else ""), file=out)
     if torch_note:

@@ -80,13 +80,18 @@ def parse_args(argv=None):
 def configure_threads(threads):
     """Fix the thread counts; must run before numpy (or torch) is first imported.
 
-    OpenBLAS's idle threads otherwise busy-wait after each call and steal the cores from
-    PyTorch's next operation (up to 1.6x slower); OPENBLAS_THREAD_TIMEOUT=16 puts them to
-    sleep after 2**16 cycles instead.
+    Each framework's idle threads otherwise busy-wait after its work and hold the cores
+    the other framework's next call needs. OpenBLAS's spin for up to 2**28 cycles (PyTorch's
+    next operation up to 1.6x slower); OPENBLAS_THREAD_TIMEOUT=16 puts them to sleep after
+    2**16. PyTorch's OpenMP threads (GNU libgomp) spin 300,000 rounds, 8-11 ms of CPU after
+    each of its steps, while minigan's step runs (its MLP step 9.7 ms alone, 15.4 ms between
+    PyTorch's); GOMP_SPINCOUNT=10000 shortens that to a wait that leaves PyTorch's own step
+    times as they were (benchmarks/README.md, "Both thread pools, put to sleep").
     """
     if "numpy" in sys.modules:
         raise RuntimeError("configure_threads must run before numpy is imported")
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
 
