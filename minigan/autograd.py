@@ -348,9 +348,6 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
     target_ids = None if targets is None else {id(t) for t in targets}
     needed = None if targets is None else _nodes_leading_to(outputs, targets)
 
-    def leads_to_target(tensor):
-        return needed is None or id(tensor) in target_ids or id(tensor.creator) in needed
-
     def accumulate(tensor, gradient):
         key = id(tensor)
         if key in pending:
@@ -384,7 +381,7 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
                 del keep[id(tensor)]
             wanted = node.needs_input_grad
             if needed is not None:   # grad(): no gradient towards inputs that lead nowhere
-                wanted = tuple([flag and leads_to_target(x)
+                wanted = tuple([flag and (id(x) in target_ids or id(x.creator) in needed)
                                 for flag, x in zip(wanted, node.inputs)])
             input_grads = node.backward(gradient, wanted)
             if not isinstance(input_grads, tuple):

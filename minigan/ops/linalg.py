@@ -31,9 +31,9 @@ class MatMul(Function):
 
     def forward(self, xp, a, b):
         if self.transpose_a:
-            a = xp.swapaxes(a, -1, -2)
+            a = a.swapaxes(-1, -2)   # a view: BLAS reads it transposed, without a copy
         if self.transpose_b:
-            b = xp.swapaxes(b, -1, -2)
+            b = b.swapaxes(-1, -2)
         if a.shape[-1] == 1 and a.ndim >= 2 and b.ndim >= 2:
             return a * b
         return xp.matmul(a, b)
