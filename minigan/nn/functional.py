@@ -146,8 +146,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
                          f"padded input {padded[0]}x{padded[1]} (input {x.shape[2]}x{x.shape[3]} "
                          f"with padding {padding})")
     _check_bias("conv2d", bias, weight, weight.shape[0])
-    y = conv_ops.conv2d(x, weight, stride, padding)
-    return y if bias is None else y + reshape(bias, (1, -1, 1, 1))
+    return conv_ops.conv2d(x, weight, stride, padding, bias)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
@@ -183,8 +182,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ValueError(f"{op}: the output would be {out[0]}x{out[1]} for input {x.shape} "
                          f"with kernel {weight.shape[2:]} and padding {padding}")
     _check_bias(op, bias, weight, weight.shape[1])
-    y = conv_ops.conv_transpose2d(x, weight, stride, padding, output_padding)
-    return y if bias is None else y + reshape(bias, (1, -1, 1, 1))
+    return conv_ops.conv_transpose2d(x, weight, stride, padding, output_padding, bias)
 
 
 def pad(x, pad, mode="constant", value=0.0):

@@ -35,19 +35,25 @@ The measured figures are in benchmarks/README.md ("Why the fast paths").
 
 Three Functions make convolutions differentiable to any order, as in Chainer:
 
-* ``Conv2d(x, W)``: equation (1).
-* ``ConvTranspose2d(y, W)``: the adjoint of (1) in x, i.e. col2im(y @ W). It is
-  the gradient of conv2d with respect to its input, and the "deconvolution" that
-  DCGAN's generator uses to upsample.
+* ``Conv2d(x, W[, b])``: equation (1), plus b[o] when a bias is given.
+* ``ConvTranspose2d(y, W[, b])``: the adjoint of (1) in x, i.e. col2im(y @ W), plus
+  b[c]. It is the gradient of conv2d with respect to its input, and the
+  "deconvolution" that DCGAN's generator uses to upsample.
 * ``Conv2dGradWeight(x, g)``: dW[o, c, i, j] = sum_{n, a, b} g[n, o, a, b] xp[n, c, s a + i, s b + j],
   the gradient of (1) with respect to W.
 
 Each one's backward is written with the other two, so gradients of gradients
 (a gradient penalty on a convolutional critic) are exact.
+
+**The bias** is added inside the first two, onto the fresh result array, as
+``Linear`` does: dL/db[o] = sum_{n, a, b} g[n, o, a, b]. As a separate
+``y + b.reshape(1, O, 1, 1)`` it was two more operations, each a pass over the
+output, forward and backward, in every layer of a DCGAN. The numbers are the same.
 """
 from minigan.autograd import Function
 from minigan.backend import array_module
 from minigan.ops.conv_reference import conv_output_size
+from minigan.ops.reduce import sum as sum_over
 
 
 def channels_last(xp, x, padding=(0, 0)):
@@ -121,8 +127,14 @@ def _output_padding(size, out_size, kernel, stride, padding):
                  for n, m, k, s, p in zip(size, out_size, kernel, stride, padding))
 
 
+def _bias_gradient(grad):
+    """dL/db[o] = sum_{n, a, b} g[n, o, a, b]: a Tensor operation, so differentiable again."""
+    return sum_over(grad, axis=(0, 2, 3))
+
+
 class Conv2d(Function):
-    """y = conv2d(x, W): equation (1) of this module, for x (N, C, H, W), W (O, C, kh, kw).
+    """y = conv2d(x, W[, b]): equation (1) of this module, for x (N, C, H, W), W (O, C, kh, kw)
+    and the bias b (O,), if given.
 
     The im2col matrix of x is kept until the backward: the weight gradient is a
     product with the same matrix, so Conv2dGradWeight takes it instead of copying x
@@ -136,7 +148,7 @@ class Conv2d(Function):
         self.padding = padding
         self.cols = cols
 
-    def forward(self, xp, x, weight):
+    def forward(self, xp, x, weight, bias=None):
         o, c, kh, kw = weight.shape
         self.kernel, self.size = (kh, kw), x.shape[2:]
         self.out_size = tuple(conv_output_size(n, k, s, p) for n, k, s, p
@@ -145,11 +157,13 @@ class Conv2d(Function):
             self.cols = im2col_channels_last(xp, x, self.kernel, self.stride, self.padding,
                                              self.out_size)
         y = self.cols.reshape(-1, kh * kw * c) @ _weight_columns(weight).T   # (N Ho Wo, O)
+        if bias is not None:
+            y += bias          # in place: y is a fresh array, and b broadcasts over its rows
         return y.reshape((x.shape[0],) + self.out_size + (o,)).transpose(0, 3, 1, 2)
 
     def backward(self, grad, needs_input_grad):
-        x, weight = self.inputs
-        grad_x = grad_w = None
+        x, weight = self.inputs[:2]
+        grad_x = grad_w = grad_b = None
         if needs_input_grad[0]:
             grad_x = conv_transpose2d(grad, weight, self.stride, self.padding,
                                       _output_padding(self.size, self.out_size, self.kernel,
@@ -157,24 +171,28 @@ class Conv2d(Function):
         if needs_input_grad[1]:
             grad_w = Conv2dGradWeight.apply(x, grad, kernel=self.kernel, stride=self.stride,
                                             padding=self.padding, cols=self.cols)
-        return grad_x, grad_w
+        if len(self.inputs) == 3 and needs_input_grad[2]:
+            grad_b = _bias_gradient(grad)
+        return (grad_x, grad_w, grad_b)[:len(self.inputs)]
 
     def release(self):
         super().release()
         self.cols = None
 
 
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
-    """Equation (1) without bias checks; the public, checked version is nn.functional.conv2d."""
-    return Conv2d.apply(x, weight, stride=stride, padding=padding)
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0), bias=None):
+    """Equation (1) without checks; the public, checked version is nn.functional.conv2d."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*inputs, stride=stride, padding=padding)
 
 
 class ConvTranspose2d(Function):
-    """x = conv_transpose2d(y, W), the adjoint of conv2d in its input.
+    """x = conv_transpose2d(y, W[, b]), the adjoint of conv2d in its input (plus b[c]).
 
     For y (N, O, Ho, Wo) and W (O, C, kh, kw): cols[n, a, b, i, j, c] =
     sum_o y[n, o, a, b] W[o, c, i, j], a matrix product, then x = col2im(cols), of shape
-    (N, C, H, W) with H = (Ho - 1) s - 2p + kh + output_padding.
+    (N, C, H, W) with H = (Ho - 1) s - 2p + kh + output_padding; then b (C,), if given,
+    is added to every pixel of channel c.
     """
 
     def __init__(self, stride, padding, output_padding):
@@ -186,7 +204,7 @@ class ConvTranspose2d(Function):
     def name(cls):
         return "conv_transpose2d"
 
-    def forward(self, xp, y, weight):
+    def forward(self, xp, y, weight, bias=None):
         o, c, kh, kw = weight.shape
         n = y.shape[0]
         self.kernel, self.in_size = (kh, kw), y.shape[2:]
@@ -194,12 +212,15 @@ class ConvTranspose2d(Function):
             self.in_size, self.kernel, self.stride, self.padding, self.output_padding))
         cols = rows(y) @ _weight_columns(weight)                      # (N Ho Wo, kh kw C)
         cols = cols.reshape((n,) + self.in_size + (kh, kw, c))
-        return col2im(xp, cols, self.size, self.stride, self.padding)
+        x = col2im(xp, cols, self.size, self.stride, self.padding)
+        if bias is not None:
+            x += bias.reshape(1, c, 1, 1)     # in place: x is a view of a fresh array
+        return x
 
     def backward(self, grad, needs_input_grad):
-        y, weight = self.inputs
-        grad_y = grad_w = cols = None
-        if all(needs_input_grad):
+        y, weight = self.inputs[:2]
+        grad_y = grad_w = grad_b = cols = None
+        if needs_input_grad[0] and needs_input_grad[1]:
             # Both gradients are products with im2col(grad): copy it once, not twice.
             # An array computed from grad's values only: both nodes still record
             # grad itself as their input, so their own gradients are unchanged.
@@ -211,12 +232,16 @@ class ConvTranspose2d(Function):
         if needs_input_grad[1]:
             grad_w = Conv2dGradWeight.apply(grad, y, kernel=self.kernel, stride=self.stride,
                                             padding=self.padding, cols=cols)
-        return grad_y, grad_w
+        if len(self.inputs) == 3 and needs_input_grad[2]:
+            grad_b = _bias_gradient(grad)
+        return (grad_y, grad_w, grad_b)[:len(self.inputs)]
 
 
-def conv_transpose2d(y, weight, stride=(1, 1), padding=(0, 0), output_padding=(0, 0)):
+def conv_transpose2d(y, weight, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
+                     bias=None):
     """The adjoint of conv2d without checks; see nn.functional.conv_transpose2d."""
-    return ConvTranspose2d.apply(y, weight, stride=stride, padding=padding,
+    inputs = (y, weight) if bias is None else (y, weight, bias)
+    return ConvTranspose2d.apply(*inputs, stride=stride, padding=padding,
                                  output_padding=output_padding)
 
 
