@@ -19,6 +19,8 @@ class Minigan:
         import minigan
         if device == "cuda":
             minigan.set_device("cuda")
+        if threads is not None:   # for the convolutions' copies; BLAS's come from run.py
+            minigan.backend.set_host_threads(threads)
         from minigan import nn, optim
         from minigan.nn import functional
         self.mg, self.nn, self.optim, self.F = minigan, nn, optim, functional

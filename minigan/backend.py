@@ -12,8 +12,11 @@ that genuinely differ between the two libraries live here and nowhere else:
 * moving data to and from the host (:func:`asarray`, :func:`to_numpy`),
 * scatter-add, which NumPy spells ``np.add.at`` and CuPy ``cupyx.scatter_add``,
 * on Linux with glibc, how the C library's malloc treats freed host memory
-  (:func:`keep_freed_memory`).
+  (:func:`keep_freed_memory`),
+* whether work is split over the host's threads (:func:`in_parts`): on a GPU it is
+  parallel already.
 """
+import concurrent.futures
 import os
 
 import numpy
@@ -136,6 +139,63 @@ def scatter_add(target, index, values):
         cupyx.scatter_add(target, index, values)
     else:
         module.scatter_add(target, index, values)
+
+
+# --- the host's threads, for minigan's own loops and copies -----------------------------------
+_host = {"threads": None, "pool": None, "workers": 0, "pid": None}
+# A part smaller than this many elements is not worth handing to a thread (tens of us).
+SPLIT_MIN_ELEMENTS = 1 << 18
+
+
+def set_host_threads(count):
+    """Split :func:`in_parts`'s work over up to ``count`` threads (1: never split)."""
+    count = int(count)
+    if count < 1:
+        raise ValueError(f"set_host_threads: count must be at least 1, got {count}")
+    _host["threads"] = count
+
+
+def get_host_threads():
+    """The threads :func:`in_parts` uses: as set, else as many as NumPy's BLAS started with."""
+    if _host["threads"] is None:
+        from minigan import threads   # threadpoolctl reads the BLAS library (done once)
+        _host["threads"] = threads.threads_at_start()
+    return _host["threads"]
+
+
+def in_parts(xp, n, elements, work):
+    """Run ``work(start, stop)`` on the items [start, stop) of ``n``, so that all are done.
+
+    NumPy's BLAS runs a matrix product on every core, but NumPy's own loops and copies
+    run on one. Work whose items are independent (a convolution's copies, one item per
+    sample) can be split in parts and the parts run at once, one per thread: NumPy lets
+    go of Python's lock inside its loops. Each part does the same arithmetic on the same numbers, so the result is the
+    same, bit for bit, however many parts there are.
+
+    On the host: up to :func:`get_host_threads` parts, each of at least
+    ``SPLIT_MIN_ELEMENTS`` of the ``elements`` the work touches; this thread does the
+    first part. On a device, one call: a GPU runs each operation in parallel already.
+    """
+    parts = 1
+    if xp is numpy:
+        parts = min(get_host_threads(), n, elements // SPLIT_MIN_ELEMENTS)
+    if parts <= 1:
+        work(0, n)
+        return
+    bounds = [n * k // parts for k in range(parts + 1)]
+    pool = _thread_pool(parts - 1)
+    others = [pool.submit(work, start, stop) for start, stop in zip(bounds[1:-1], bounds[2:])]
+    work(bounds[0], bounds[1])
+    for part in others:
+        part.result()   # waits, and raises a part's error here
+
+
+def _thread_pool(workers):
+    """The pool of worker threads, made again after a fork (a child has none of them)."""
+    if _host["pid"] != os.getpid() or _host["workers"] < workers:
+        _host.update(pool=concurrent.futures.ThreadPoolExecutor(
+            workers, thread_name_prefix="minigan"), workers=workers, pid=os.getpid())
+    return _host["pool"]
 
 
 def manual_seed(seed):

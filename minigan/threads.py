@@ -1,5 +1,8 @@
 """How many threads NumPy's matrix products use in a chapter run, and the record of it.
 
+The same count splits minigan's own large copies (a convolution's im2col and col2im, one
+part of the batch per thread: ``backend.in_parts``), which give the same bits on any count.
+
 NumPy hands every matrix product to a BLAS library (OpenBLAS, in NumPy's own wheels), which
 splits a large product across threads, one per core by default. What that buys was measured
 on a 2-core machine (``benchmarks/threads.py``, table in ``benchmarks/README.md``):
@@ -105,10 +108,12 @@ def threads_at_start():
 
 
 def set_threads(count):
-    """Make every loaded BLAS library (NumPy's and SciPy's) use ``count`` threads from now on."""
+    """Make every loaded BLAS library (NumPy's and SciPy's) use ``count`` threads from now on,
+    and minigan's own loops and copies too (``backend.in_parts``)."""
     import scipy.linalg  # noqa: F401  (loads SciPy's BLAS now, so that the limit reaches it)
     threads_at_start()   # read the starting count before the first change
     threadpoolctl.threadpool_limits(limits=int(count), user_api="blas")
+    backend.set_host_threads(count)
 
 
 def results_depend_on_threads(count=None, products=None):

@@ -1,9 +1,14 @@
-"""The backend's host-memory setting: freed arrays are reused instead of faulted in again."""
+"""The backend's host settings: freed arrays are reused instead of faulted in again, and
+work that splits over the host's threads (``in_parts``) covers every item once."""
 import os
 import subprocess
 import sys
+import threading
 
+import numpy
 import pytest
+
+from minigan import backend
 
 # One "training step": forty 1 MiB arrays written (so their pages are faulted in) and
 # all freed, as a step's activations are; ten steps after a first one.
@@ -37,3 +42,58 @@ def test_freed_arrays_are_reused_without_new_page_faults():
     kept, returned = _page_faults("1"), _page_faults("0")
     assert returned > 10 * 40 * 256 // 2, returned      # 256 pages of 4 KiB per MiB
     assert kept < returned / 100, (kept, returned)
+
+
+# --- the host's threads: backend.in_parts ----------------------------------------------------
+def _record_parts(monkeypatch, threads, n, elements, xp=numpy, minimum=None):
+    """Run in_parts with a work that records its (start, stop) and its thread."""
+    monkeypatch.setitem(backend._host, "threads", threads)
+    if minimum is not None:
+        monkeypatch.setattr(backend, "SPLIT_MIN_ELEMENTS", minimum)
+    parts, lock = [], threading.Lock()
+
+    def work(start, stop):
+        with lock:
+            parts.append((start, stop, threading.get_ident()))
+
+    backend.in_parts(xp, n, elements, work)
+    return sorted(parts)
+
+
+def test_in_parts_covers_every_item_once_on_several_threads(monkeypatch):
+    """Three parts (2, 2, 3 items): the caller's thread does the first, pool threads the rest."""
+    parts = _record_parts(monkeypatch, threads=3, n=7, elements=7, minimum=1)
+    assert [(a, b) for a, b, _ in parts] == [(0, 2), (2, 4), (4, 7)]
+    assert parts[0][2] == threading.get_ident()
+    assert threading.get_ident() not in {thread for _, _, thread in parts[1:]}
+
+
+def test_in_parts_runs_small_work_in_one_call(monkeypatch):
+    """Parts below SPLIT_MIN_ELEMENTS are not worth a thread: 2 threads, but 1.5 parts' worth."""
+    elements = backend.SPLIT_MIN_ELEMENTS * 3 // 2
+    assert [(a, b) for a, b, _ in _record_parts(monkeypatch, 2, 64, elements)] == [(0, 64)]
+    assert len(_record_parts(monkeypatch, 2, 64, 2 * backend.SPLIT_MIN_ELEMENTS)) == 2
+
+
+def test_in_parts_runs_one_call_on_a_device_or_one_thread(monkeypatch):
+    class Device:   # any array module but NumPy's: a GPU parallelises each operation itself
+        pass
+    assert len(_record_parts(monkeypatch, 4, 8, 8, xp=Device, minimum=1)) == 1
+    assert len(_record_parts(monkeypatch, 1, 8, 8, minimum=1)) == 1
+
+
+def test_in_parts_raises_a_part_s_error(monkeypatch):
+    monkeypatch.setitem(backend._host, "threads", 2)
+    monkeypatch.setattr(backend, "SPLIT_MIN_ELEMENTS", 1)
+
+    def work(start, stop):
+        if start > 0:
+            raise ValueError(f"part {start}:{stop} failed")
+
+    with pytest.raises(ValueError, match="part 2:4 failed"):
+        backend.in_parts(numpy, 4, 4, work)
+
+
+def test_set_host_threads_refuses_zero():
+    with pytest.raises(ValueError, match="set_host_threads: count must be at least 1, got 0"):
+        backend.set_host_threads(0)

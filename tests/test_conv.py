@@ -222,3 +222,36 @@ def test_kernels_give_the_same_numbers_for_every_memory_layout(layout):
     np.testing.assert_array_equal(arranged, x)
     for got, expected in zip(run(arranged), run(x)):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def _conv_results(x, w, b, g, stride, padding):
+    """conv2d with bias, its three gradients, and conv_transpose2d of g: the arrays."""
+    x = minigan.tensor(x, requires_grad=True)
+    w, b = minigan.tensor(w, requires_grad=True), minigan.tensor(b, requires_grad=True)
+    y = F.conv2d(x, w, b, stride=stride, padding=padding)
+    y.backward(minigan.tensor(g))
+    up = F.conv_transpose2d(minigan.tensor(g), w, minigan.tensor(b[:x.shape[1]]),
+                            stride=stride, padding=padding)
+    return [t.numpy() for t in (y, x.grad, w.grad, b.grad, up)]
+
+
+def test_copies_split_over_threads_give_the_same_bits(monkeypatch):
+    """im2col and col2im split the samples over the host's threads (backend.in_parts);
+    each sample is computed as before, so three threads give what one gives, bit for bit.
+
+    A batch of 7 makes the parts uneven (2, 2, 3); the threshold is lowered so that even
+    these small arrays are split.
+    """
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 3, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 4, 4)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)   # its first 3: conv_transpose2d's bias
+    g = rng.standard_normal((7, 5, 4, 4)).astype(np.float32)
+    monkeypatch.setitem(minigan.backend._host, "threads", 1)
+    one = _conv_results(x, w, b, g, 2, 1)
+    monkeypatch.setattr(minigan.backend, "SPLIT_MIN_ELEMENTS", 1)
+    monkeypatch.setitem(minigan.backend._host, "threads", 3)
+    three = _conv_results(x, w, b, g, 2, 1)
+    names = ["conv2d", "input gradient", "weight gradient", "bias gradient", "conv_transpose2d"]
+    for name, a, c in zip(names, one, three):
+        assert np.array_equal(a, c), f"{name} differs between 1 and 3 threads"

@@ -93,6 +93,15 @@ def test_threads_option_takes_auto_or_a_count(capsys):
         assert "--threads: expected 'auto' or a count of at least 1" in capsys.readouterr().err
 
 
+def test_threads_setting_reaches_minigan_s_own_copies_too():
+    """``--threads 1`` keeps every loop on one core: BLAS's and the convolutions' copies."""
+    from minigan import backend
+    threads.configure(1)
+    assert threads.get_threads() == 1 and backend.get_host_threads() == 1
+    threads.configure(2)
+    assert backend.get_host_threads() == 2
+
+
 def test_on_cuda_the_threads_are_left_alone(monkeypatch):
     monkeypatch.setattr(threads.backend, "get_device", lambda: "cuda")
     before = threads.get_threads()

@@ -51,7 +51,7 @@ Each one's backward is written with the other two, so gradients of gradients
 output, forward and backward, in every layer of a DCGAN. The numbers are the same.
 """
 from minigan.autograd import Function
-from minigan.backend import array_module
+from minigan.backend import array_module, in_parts
 from minigan.ops.conv_reference import conv_output_size
 from minigan.ops.reduce import sum as sum_over
 
@@ -84,6 +84,7 @@ def im2col_channels_last(xp, x, kernel, stride, padding, out_size):
     stepping a moves s rows, i moves one row, b moves s pixels, j one pixel, c one
     number. One copy of that view makes the matrix. Its innermost run (j, c) is
     kw C contiguous numbers, where a loop over the kernel offsets copies runs of C.
+    The copy is split over the samples, on the host's threads (``in_parts``).
     """
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
     n, c = x.shape[:2]
@@ -92,7 +93,13 @@ def im2col_channels_last(xp, x, kernel, stride, padding, out_size):
     windows = xp.lib.stride_tricks.as_strided(
         padded, shape=(n, ho, wo, kh, kw, c),
         strides=(step_n, sh * step_h, sw * step_w, step_h, step_w, step_c))
-    return xp.ascontiguousarray(windows)   # read-only use of the overlapping view: one copy
+    cols = xp.empty(windows.shape, dtype=x.dtype)
+
+    def copy_samples(start, stop):   # read-only use of the overlapping view: one copy
+        cols[start:stop] = windows[start:stop]
+
+    in_parts(xp, n, cols.size, copy_samples)
+    return cols
 
 
 def col2im(xp, cols, size, stride, padding):
@@ -102,14 +109,21 @@ def col2im(xp, cols, size, stride, padding):
     (N, C, H, W) with (H, W) = ``size``, as a view of a channels-last array.
     Each kernel offset (i, j) adds one (N, Ho, Wo, C) slice onto every s-th pixel,
     in runs of C contiguous numbers: kh kw steps whatever the image size, on NumPy and
-    CuPy alike (a scatter-add is no faster, and CuPy spells it differently).
+    CuPy alike (a scatter-add is no faster, and CuPy spells it differently). Each
+    sample's pixels come from that sample's columns only, so the samples are split over
+    the host's threads (``in_parts``).
     """
     n, ho, wo, kh, kw, c = cols.shape
     (h, w), (sh, sw), (ph, pw) = size, stride, padding
     padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            padded[:, i:i + sh * ho:sh, j:j + sw * wo:sw] += cols[:, :, :, i, j]
+
+    def add_samples(start, stop):
+        image, columns = padded[start:stop], cols[start:stop]
+        for i in range(kh):
+            for j in range(kw):
+                image[:, i:i + sh * ho:sh, j:j + sw * wo:sw] += columns[:, :, :, i, j]
+
+    in_parts(xp, n, cols.size, add_samples)
     return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 
