@@ -255,3 +255,31 @@ def test_copies_split_over_threads_give_the_same_bits(monkeypatch):
     names = ["conv2d", "input gradient", "weight gradient", "bias gradient", "conv_transpose2d"]
     for name, a, c in zip(names, one, three):
         assert np.array_equal(a, c), f"{name} differs between 1 and 3 threads"
+
+
+def _batch_norm_results(x, g):
+    """Training-mode batch norm's output, its gradients, and the running statistics."""
+    layer = minigan.nn.BatchNorm2d(x.shape[1])
+    x = minigan.tensor(x, requires_grad=True)
+    y = layer(x)
+    y.backward(minigan.tensor(g))
+    return [a.numpy() if isinstance(a, minigan.Tensor) else np.asarray(a) for a in
+            (y, x.grad, layer.weight.grad, layer.bias.grad, layer.running_mean,
+             layer.running_var)]
+
+
+def test_batch_norm_split_over_threads_gives_the_same_bits(monkeypatch):
+    """Batch norm splits its row-by-row passes over the host's threads, not its sums:
+    three threads give what one gives, bit for bit."""
+    rng = np.random.default_rng(1)
+    x = (3 * rng.standard_normal((7, 6, 5, 5)) + 1).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    monkeypatch.setitem(minigan.backend._host, "threads", 1)
+    one = _batch_norm_results(x, g)
+    monkeypatch.setattr(minigan.backend, "SPLIT_MIN_ELEMENTS", 1)
+    monkeypatch.setitem(minigan.backend._host, "threads", 3)
+    three = _batch_norm_results(x, g)
+    names = ["output", "input gradient", "weight gradient", "bias gradient", "running mean",
+             "running variance"]
+    for name, a, c in zip(names, one, three):
+        assert np.array_equal(a, c), f"batch norm's {name} differs between 1 and 3 threads"

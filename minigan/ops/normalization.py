@@ -20,11 +20,14 @@ a free view of the channels-last arrays that minigan's convolutions return, and
 the result is handed back in that layout. Per-channel sums are sums down the
 columns, ``columns.sum(axis=0)``, which read memory in order. Memory traffic is the
 whole cost (a new (M, C) array costs about as much as a pass over one), so each
-formula is spent in as few passes and new arrays as it allows. The figures are in
-benchmarks/README.md ("Why the fast paths").
+formula is spent in as few passes and new arrays as it allows. The passes that
+work row by row (subtract the mean, scale and shift) are split over the host's
+threads (``backend.in_parts``); the per-channel sums are not, so that every sum
+adds its terms in one order. The figures are in benchmarks/README.md ("Why the fast
+paths").
 """
 from minigan.autograd import Function, Tensor, enable_grad, grad, is_grad_enabled
-from minigan.backend import array_module
+from minigan.backend import array_module, in_parts
 from minigan.ops.reduce import mean
 from minigan.ops.elementwise import sqrt
 from minigan.ops.shape import reshape
@@ -89,7 +92,9 @@ class BatchNormTraining(Function):
         columns = _channel_columns(x)
         count = columns.shape[0]
         batch_mean = columns.sum(axis=0) / count
-        self.centred = columns - batch_mean
+        self.centred = centred = xp.empty_like(columns)
+        in_parts(xp, count, columns.size,
+                 lambda a, b: xp.subtract(columns[a:b], batch_mean, out=centred[a:b]))
         # sum_m (x - mu)^2 in one pass, without the (M, C) temporary that
         # (centred * centred).sum(axis=0) would make and read again
         batch_var = xp.einsum("mc,mc->c", self.centred, self.centred) / count
@@ -102,8 +107,13 @@ class BatchNormTraining(Function):
             self.running_var += (m * count / (count - 1)) * batch_var
         # y = x_hat weight + bias = (x - mu) (weight / sqrt(var + eps)) + bias: x_hat
         # itself is never stored, the backward folds 1 / sqrt(var + eps) into its factors
-        y = self.centred * (weight * self.inv_std)
-        y += bias
+        scale, y = weight * self.inv_std, xp.empty_like(columns)
+
+        def scale_and_shift(a, b):
+            xp.multiply(centred[a:b], scale, out=y[a:b])
+            y[a:b] += bias
+
+        in_parts(xp, count, columns.size, scale_and_shift)
         return _from_channel_columns(y, x.shape)
 
     def backward(self, grad_output, needs_input_grad):
@@ -122,9 +132,17 @@ class BatchNormTraining(Function):
         # d x = a (g - mean(g) - x_hat mean(g x_hat)), a = weight / sqrt(var + eps),
         # with x_hat mean(g x_hat) = (x - mu) (inv_std mean(g x_hat)): per-channel
         # factors on the saved (x - mu), four passes into one new array.
-        grad_x = centred * (inv_std * grad_weight / count)
-        grad_x += grad_bias / count
-        xp.subtract(g, grad_x, out=grad_x)
-        grad_x *= weight.data * inv_std
+        per_centred = inv_std * grad_weight / count
+        mean_g, a = grad_bias / count, weight.data * inv_std
+        grad_x = xp.empty_like(centred)
+
+        def input_gradient(start, stop):
+            dx = grad_x[start:stop]
+            xp.multiply(centred[start:stop], per_centred, out=dx)
+            dx += mean_g
+            xp.subtract(g[start:stop], dx, out=dx)
+            dx *= a
+
+        in_parts(xp, count, centred.size, input_gradient)
         return (Tensor(_from_channel_columns(grad_x, x.shape)), Tensor(grad_weight),
                 Tensor(grad_bias))
