@@ -59,7 +59,7 @@ class Workload:
 
 
 WORKLOADS = {w.name: w for w in [
-    Workload("mlp", "MLP GAN step (G 100-256-512-1024-784, D 784-512-256-1)", 1.2, 64,
+    Workload("mlp", "MLP GAN step (G 100-256-512-1024-784, D 784-512-256-1)", 1.1, 64,
              lambda nn: mlp(nn, (100, 256, 512, 1024, 784), nn.ReLU, nn.Tanh),
              lambda nn: mlp(nn, (784, 512, 256, 1), lambda: nn.LeakyReLU(LEAK)),
              100, (784,), 2e-4, (0.5, 0.999)),
@@ -71,7 +71,7 @@ WORKLOADS = {w.name: w for w in [
              lambda nn: mlp(nn, (2, 128, 128, 2), nn.ReLU),
              lambda nn: mlp(nn, (2, 128, 128, 1), nn.ReLU),
              2, (2,), 1e-3, (0.5, 0.999), kind="unrolled"),
-    Workload("wgan_gp", "WGAN-GP critic step with the penalty (28x28 conv critic)", 2.0, 64,
+    Workload("wgan_gp", "WGAN-GP critic step with the penalty (28x28 conv critic)", 1.5, 64,
              None, wgan_gp_critic, 100, (1, 28, 28), 1e-4, (0.5, 0.9), kind="critic_gp"),
 ]}
 
