@@ -320,28 +320,37 @@ class Adam(Optimizer):
             state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))
         if decay:
             g = g + decay * p
-        m, v = state["exp_avg"], state["exp_avg_sq"]
         state["step"] += 1
         t = state["step"]
-        # Every line below works in place on m, v, p or one scratch array. Written as
-        # the equations (m_hat = m / (1 - b1^t), ...), each operation would allocate a
-        # new array the size of p, nine per step: for the MLP GAN's 2 million weights
-        # that was a third of the training step (page faults on fresh memory).
-        scratch = xp.multiply(g, 1 - b1)
-        m *= b1
-        m += scratch                                   # m = b1 m + (1 - b1) g
-        xp.multiply(g, g, out=scratch)
-        scratch *= 1 - b2
-        v *= b2
-        v += scratch                                   # v = b2 v + (1 - b2) g^2
-        # lr m_hat / (sqrt(v_hat) + eps) = (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps),
-        # the order in which PyTorch computes it.
-        xp.sqrt(v, out=scratch)
-        scratch /= (1 - b2 ** t) ** 0.5
-        scratch += eps                                 # sqrt(v_hat) + eps
-        xp.divide(m, scratch, out=scratch)
-        scratch *= lr / (1 - b1 ** t)
-        p -= scratch
+        # Each element's update depends on that element alone, so a large parameter's
+        # rows are split over the host's threads (backend.in_parts); atleast_1d gives a
+        # one-element parameter a row. Every array is a view: the updates land in p, m, v.
+        p, g, m, v = (xp.atleast_1d(a) for a in (p, g, state["exp_avg"], state["exp_avg_sq"]))
+
+        def update_rows(start, stop):
+            p_, g_, m_, v_ = p[start:stop], g[start:stop], m[start:stop], v[start:stop]
+            # Every line below works in place on m, v, p or one scratch array. Written as
+            # the equations (m_hat = m / (1 - b1^t), ...), each operation would allocate a
+            # new array the size of p, nine per step: for the MLP GAN's 2 million weights
+            # that was a third of the training step (page faults on fresh memory).
+            scratch = xp.multiply(g_, 1 - b1)
+            m_ *= b1
+            m_ += scratch                                  # m = b1 m + (1 - b1) g
+            xp.multiply(g_, g_, out=scratch)
+            scratch *= 1 - b2
+            v_ *= b2
+            v_ += scratch                                  # v = b2 v + (1 - b2) g^2
+            # lr m_hat / (sqrt(v_hat) + eps)
+            #     = (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps),
+            # the order in which PyTorch computes it.
+            xp.sqrt(v_, out=scratch)
+            scratch /= (1 - b2 ** t) ** 0.5
+            scratch += eps                                 # sqrt(v_hat) + eps
+            xp.divide(m_, scratch, out=scratch)
+            scratch *= lr / (1 - b1 ** t)
+            p_ -= scratch
+
+        backend.in_parts(xp, len(p), p.size, update_rows)
 
 
 class RMSprop(Optimizer):

@@ -276,3 +276,31 @@ def test_optimizer_load_restores_settings_and_checks_shapes():
     with pytest.raises(ValueError, match=r"'exp_avg' of parameter 0 has shape \(2,\), "
                                          r"the parameter has shape \(3,\)"):
         wrong.load_state_dict(source.state_dict())
+
+
+def _adam_trajectory(shapes, steps=3):
+    """Parameters of the given shapes (a 0-d one too) after a few Adam steps, as arrays."""
+    rng = np.random.default_rng(5)
+    params = [minigan.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+              for shape in shapes]
+    opt = optim.Adam(params, lr=0.1, betas=(0.5, 0.9), weight_decay=0.01)
+    for _ in range(steps):
+        for p in params:
+            p.grad = minigan.tensor(rng.standard_normal(p.shape).astype(np.float32))
+        opt.step()
+    return [p.numpy() for p in params] + [minigan.backend.to_numpy(opt.state[p][key])
+                                          for p in params for key in ("exp_avg", "exp_avg_sq")]
+
+
+def test_adam_split_over_threads_gives_the_same_bits(monkeypatch):
+    """Adam splits a parameter's rows over the host's threads (backend.in_parts): each
+    element's update is its own, so three threads give what one gives, bit for bit, and
+    every part's update lands in the parameter (a 7-row matrix, a vector, a 0-d scalar)."""
+    shapes = [(7, 5), (9,), ()]
+    monkeypatch.setitem(minigan.backend._host, "threads", 1)
+    one = _adam_trajectory(shapes)
+    monkeypatch.setattr(minigan.backend, "SPLIT_MIN_ELEMENTS", 1)
+    monkeypatch.setitem(minigan.backend._host, "threads", 3)
+    three = _adam_trajectory(shapes)
+    for i, (a, b) in enumerate(zip(one, three)):
+        assert np.array_equal(a, b), f"array {i} differs between 1 and 3 threads"
