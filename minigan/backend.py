@@ -168,9 +168,10 @@ def in_parts(xp, n, elements, work):
 
     NumPy's BLAS runs a matrix product on every core, but NumPy's own loops and copies
     run on one. Work whose items are independent (a convolution's copies, one item per
-    sample) can be split in parts and the parts run at once, one per thread: NumPy lets
-    go of Python's lock inside its loops. Each part does the same arithmetic on the same numbers, so the result is the
-    same, bit for bit, however many parts there are.
+    sample; batch norm's row-by-row passes and Adam's update, one item per row) can be
+    split in parts and the parts run at once, one per thread: NumPy lets go of Python's
+    lock inside its loops. Each part does the same arithmetic on the same numbers, so the
+    result is the same, bit for bit, however many parts there are.
 
     On the host: up to :func:`get_host_threads` parts, each of at least
     ``SPLIT_MIN_ELEMENTS`` of the ``elements`` the work touches; this thread does the
