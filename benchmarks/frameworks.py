@@ -19,7 +19,7 @@ class Minigan:
         import minigan
         if device == "cuda":
             minigan.set_device("cuda")
-        if threads is not None:   # for the convolutions' copies; BLAS's come from run.py
+        if threads is not None:   # minigan's own split work; BLAS's threads come from run.py
             minigan.backend.set_host_threads(threads)
         from minigan import nn, optim
         from minigan.nn import functional

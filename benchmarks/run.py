@@ -86,7 +86,7 @@ def configure_threads(threads):
     2**16. PyTorch's OpenMP threads (GNU libgomp) spin 300,000 rounds, 8-11 ms of CPU after
     each of its steps, while minigan's step runs (its MLP step 9.7 ms alone, 15.4 ms between
     PyTorch's); GOMP_SPINCOUNT=10000 shortens that to a wait that leaves PyTorch's own step
-    times as they were (benchmarks/README.md, "Both thread pools, put to sleep").
+    times as they were (benchmarks/README.md, "Both thread pools put to sleep").
     """
     if "numpy" in sys.modules:
         raise RuntimeError("configure_threads must run before numpy is imported")
