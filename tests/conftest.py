@@ -13,6 +13,7 @@ import os
 import pathlib
 
 import hypothesis
+import numpy
 import pytest
 
 _REQUESTED = os.environ.get("MINIGAN_DEVICE", "cpu").strip().lower() or "cpu"
@@ -82,6 +83,24 @@ def _seeded():
 def xp():
     """The array module of the device the suite runs on (numpy or cupy)."""
     return minigan.backend.get_array_module()
+
+
+@pytest.fixture
+def same_bits_on_threads(monkeypatch):
+    """``same_bits_on_threads(compute, names, what)``: run ``compute()`` with
+    ``backend.in_parts`` on one thread, then split over three threads (even the smallest
+    work: the split threshold set to one element), and check that every array it returns
+    is the same, bit for bit; a difference is reported by ``names`` and ``what``."""
+    def check(compute, names, what):
+        monkeypatch.setitem(minigan.backend._host, "threads", 1)
+        one = compute()
+        monkeypatch.setattr(minigan.backend, "SPLIT_MIN_ELEMENTS", 1)
+        monkeypatch.setitem(minigan.backend._host, "threads", 3)
+        three = compute()
+        assert len(one) == len(three) == len(names)
+        for name, a, b in zip(names, one, three):
+            assert numpy.array_equal(a, b), f"{what}'s {name} differs between 1 and 3 threads"
+    return check
 
 
 def data_folder_named():

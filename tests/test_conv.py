@@ -235,7 +235,7 @@ def _conv_results(x, w, b, g, stride, padding):
     return [t.numpy() for t in (y, x.grad, w.grad, b.grad, up)]
 
 
-def test_copies_split_over_threads_give_the_same_bits(monkeypatch):
+def test_copies_split_over_threads_give_the_same_bits(same_bits_on_threads):
     """im2col and col2im split the samples over the host's threads (backend.in_parts);
     each sample is computed as before, so three threads give what one gives, bit for bit.
 
@@ -247,14 +247,9 @@ def test_copies_split_over_threads_give_the_same_bits(monkeypatch):
     w = rng.standard_normal((5, 3, 4, 4)).astype(np.float32)
     b = rng.standard_normal(5).astype(np.float32)   # its first 3: conv_transpose2d's bias
     g = rng.standard_normal((7, 5, 4, 4)).astype(np.float32)
-    monkeypatch.setitem(minigan.backend._host, "threads", 1)
-    one = _conv_results(x, w, b, g, 2, 1)
-    monkeypatch.setattr(minigan.backend, "SPLIT_MIN_ELEMENTS", 1)
-    monkeypatch.setitem(minigan.backend._host, "threads", 3)
-    three = _conv_results(x, w, b, g, 2, 1)
-    names = ["conv2d", "input gradient", "weight gradient", "bias gradient", "conv_transpose2d"]
-    for name, a, c in zip(names, one, three):
-        assert np.array_equal(a, c), f"{name} differs between 1 and 3 threads"
+    same_bits_on_threads(lambda: _conv_results(x, w, b, g, 2, 1),
+                         ["output", "input gradient", "weight gradient", "bias gradient",
+                          "conv_transpose2d"], "conv2d")
 
 
 def _batch_norm_results(x, g):
@@ -268,18 +263,12 @@ def _batch_norm_results(x, g):
              layer.running_var)]
 
 
-def test_batch_norm_split_over_threads_gives_the_same_bits(monkeypatch):
+def test_batch_norm_split_over_threads_gives_the_same_bits(same_bits_on_threads):
     """Batch norm splits its row-by-row passes over the host's threads, not its sums:
     three threads give what one gives, bit for bit."""
     rng = np.random.default_rng(1)
     x = (3 * rng.standard_normal((7, 6, 5, 5)) + 1).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
-    monkeypatch.setitem(minigan.backend._host, "threads", 1)
-    one = _batch_norm_results(x, g)
-    monkeypatch.setattr(minigan.backend, "SPLIT_MIN_ELEMENTS", 1)
-    monkeypatch.setitem(minigan.backend._host, "threads", 3)
-    three = _batch_norm_results(x, g)
-    names = ["output", "input gradient", "weight gradient", "bias gradient", "running mean",
-             "running variance"]
-    for name, a, c in zip(names, one, three):
-        assert np.array_equal(a, c), f"batch norm's {name} differs between 1 and 3 threads"
+    same_bits_on_threads(lambda: _batch_norm_results(x, g),
+                         ["output", "input gradient", "weight gradient", "bias gradient",
+                          "running mean", "running variance"], "batch norm")

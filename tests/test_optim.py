@@ -289,18 +289,14 @@ def _adam_trajectory(shapes, steps=3):
             p.grad = minigan.tensor(rng.standard_normal(p.shape).astype(np.float32))
         opt.step()
     return [p.numpy() for p in params] + [minigan.backend.to_numpy(opt.state[p][key])
-                                          for p in params for key in ("exp_avg", "exp_avg_sq")]
+                                          for key in ("exp_avg", "exp_avg_sq") for p in params]
 
 
-def test_adam_split_over_threads_gives_the_same_bits(monkeypatch):
+def test_adam_split_over_threads_gives_the_same_bits(same_bits_on_threads):
     """Adam splits a parameter's rows over the host's threads (backend.in_parts): each
     element's update is its own, so three threads give what one gives, bit for bit, and
     every part's update lands in the parameter (a 7-row matrix, a vector, a 0-d scalar)."""
     shapes = [(7, 5), (9,), ()]
-    monkeypatch.setitem(minigan.backend._host, "threads", 1)
-    one = _adam_trajectory(shapes)
-    monkeypatch.setattr(minigan.backend, "SPLIT_MIN_ELEMENTS", 1)
-    monkeypatch.setitem(minigan.backend._host, "threads", 3)
-    three = _adam_trajectory(shapes)
-    for i, (a, b) in enumerate(zip(one, three)):
-        assert np.array_equal(a, b), f"array {i} differs between 1 and 3 threads"
+    names = [f"{what} of the {shape} parameter" for what in ("value", "exp_avg", "exp_avg_sq")
+             for shape in shapes]
+    same_bits_on_threads(lambda: _adam_trajectory(shapes), names, "Adam")
