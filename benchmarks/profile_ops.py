@@ -19,6 +19,10 @@ For each workload (the DCGAN at batch 64 and 128, and those of ``workloads.py``)
    operands of those shapes and layouts. The NumPy sum is a floor that no rewriting of
    minigan's Python can get under while its products go to NumPy's BLAS; set beside
    PyTorch's whole step, it says how close to PyTorch a NumPy step can come.
+4. **The cost of the calls** (the MLP workloads: MLP, toy, unrolled). The same step with
+   every hidden layer three units wide at batch 5 (``workloads.narrow``): the same
+   graph, operation for operation, with next to no arithmetic. Its time, on both sides, is
+   what the operations cost as calls; the full step less it is the arithmetic.
 
 Both sides use ``--threads`` threads; the variables are set before NumPy is imported (see
 ``run.py``). Quote figures from a quiet machine: the header says how busy it was.
@@ -60,19 +64,22 @@ def parse_args(argv=None):
 
 # --- the cases: a step of each workload, on a framework ----------------------------------
 def cases(args):
-    """(label, make) pairs: ``make(fw)`` builds the workload on ``fw`` and returns its step."""
+    """(label, make, make_narrow) triples: ``make(fw)`` builds the workload on ``fw`` and
+    returns its step; ``make_narrow`` likewise narrowed, or is None (section 4)."""
     from frameworks import Training
-    from workloads import WORKLOADS, Step
+    from workloads import MLP_WORKLOADS, WORKLOADS, Step, narrow
     out = []
     if "dcgan" in args.workloads:
         for batch in args.batch:
             out.append((f"DCGAN-28 step, batch {batch}",
-                        lambda fw, batch=batch: Training(fw, batch).step))
+                        lambda fw, batch=batch: Training(fw, batch).step, None))
     for name in args.workloads:
         if name != "dcgan":
             workload = WORKLOADS[name]
+            small = narrow(workload) if name in MLP_WORKLOADS else None
             out.append((f"{workload.title.split(' (')[0]}, batch {workload.batch}",
-                        lambda fw, w=workload: Step(fw, w, w.batch).step))
+                        lambda fw, w=workload: Step(fw, w, w.batch).step,
+                        small and (lambda fw, w=small: Step(fw, w, w.batch).step)))
     return out
 
 
@@ -258,7 +265,8 @@ def products_alone(products, repeats, torch):
 
 
 # --- the report ------------------------------------------------------------------------------
-def report(label, step_ms, ops, calls, glue, products, alone, args, out=sys.stdout):
+def report(label, step_ms, ops, calls, glue, products, alone, calls_ms, args,
+           out=sys.stdout):
     mg_ms, th_ms = step_ms.get("minigan"), step_ms.get("torch")
     print(f"\n{label} ({args.threads} thread(s))", file=out)
     line = f"  step: minigan {mg_ms:.2f} ms"
@@ -290,6 +298,12 @@ def report(label, step_ms, ops, calls, glue, products, alone, args, out=sys.stdo
           f"{100e3 * glue / mg_ms:5.1f}%", file=out)
     print(f"  (shares of the untimed step; the timed steps took "
           f"{total + 1e3 * glue:.2f} ms of op and engine time)", file=out)
+    if calls_ms:
+        print("  the same graph three units wide, batch 5 (the operations as calls), and the "
+              "full step less it (the arithmetic):", file=out)
+        for name, ms in calls_ms.items():
+            print(f"    {name:8} calls {ms:6.2f} ms, arithmetic {step_ms[name] - ms:6.2f} ms",
+                  file=out)
 
 
 def main(argv=None):
@@ -308,16 +322,21 @@ def main(argv=None):
     load = bench.ForeignLoad()
     print(f"profile: minigan {frameworks['minigan'].version}, NumPy BLAS "
           f"{bench.blas_description()}, torch {torch.__version__ if torch else 'missing'}")
-    for label, make in cases(args):
+    def median_ms(make):
+        """Each framework's step, built by ``make``, in paired rounds: median ms."""
         steps = {name: make(fw) for name, fw in frameworks.items()}
-        timed = bench.paired_rounds({name: (step, fw.sync) for (name, step), fw
-                                     in zip(steps.items(), frameworks.values())},
+        timed = bench.paired_rounds({name: (steps[name], fw.sync)
+                                     for name, fw in frameworks.items()},
                                     args.rounds, warmup=3)
-        step_ms = {name: 1e3 * statistics.median(t) for name, t in timed.items()}
+        return steps, {name: 1e3 * statistics.median(t) for name, t in timed.items()}
+
+    for label, make, make_narrow in cases(args):
+        steps, step_ms = median_ms(make)
         ops, calls, glue = profile_ops(steps["minigan"], args.steps)
         products = record_products(make)
         alone = products_alone(products, args.repeats, torch)
-        report(label, step_ms, ops, calls, glue, products, alone, args)
+        calls_ms = median_ms(make_narrow)[1] if make_narrow else None
+        report(label, step_ms, ops, calls, glue, products, alone, calls_ms, args)
         sys.stdout.flush()
     print(f"\nother processes used {100 * load.fraction():.0f}% of the CPUs meanwhile "
           f"(quote figures only from a quiet machine)")

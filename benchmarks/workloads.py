@@ -20,14 +20,23 @@ speed targets name them:
 The real batch is a fixed random array: no data loading is timed. ``step()`` draws its
 own noise; ``step(z, eps)`` takes it from the caller, so that ``check_workload`` can feed
 both frameworks the same numbers and compare their losses over a few steps.
+
+``narrow(workload)`` is an MLP workload with every hidden layer three units wide and a
+batch of five: the same graph, operation for operation, with next to no arithmetic in it.
+Its step time is what the operations cost as calls (``profile_ops.py`` sets it beside the
+full step).
 """
 import numpy
 
 LEAK = 0.2
 
 
-def mlp(nn, sizes, activation, last=None):
-    """Linear layers of ``sizes`` with ``activation()`` between them and ``last()`` after."""
+def mlp(nn, sizes, activation, last=None, width=None):
+    """Linear layers of ``sizes`` with ``activation()`` between them and ``last()`` after.
+
+    ``width``, if given, replaces every hidden size (not the first or the last)."""
+    if width is not None:
+        sizes = (sizes[0],) + (width,) * (len(sizes) - 2) + (sizes[-1],)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
@@ -60,20 +69,46 @@ class Workload:
 
 WORKLOADS = {w.name: w for w in [
     Workload("mlp", "MLP GAN step (G 100-256-512-1024-784, D 784-512-256-1)", 1.1, 64,
-             lambda nn: mlp(nn, (100, 256, 512, 1024, 784), nn.ReLU, nn.Tanh),
-             lambda nn: mlp(nn, (784, 512, 256, 1), lambda: nn.LeakyReLU(LEAK)),
+             lambda nn, width=None: mlp(nn, (100, 256, 512, 1024, 784), nn.ReLU, nn.Tanh,
+                                        width),
+             lambda nn, width=None: mlp(nn, (784, 512, 256, 1), lambda: nn.LeakyReLU(LEAK),
+                                        width=width),
              100, (784,), 2e-4, (0.5, 0.999)),
     Workload("toy", "toy 2-D GAN step (G, D 3 x 512 ReLU)", 1.0, 256,
-             lambda nn: mlp(nn, (2, 512, 512, 512, 2), nn.ReLU),
-             lambda nn: mlp(nn, (2, 512, 512, 512, 1), nn.ReLU),
+             lambda nn, width=None: mlp(nn, (2, 512, 512, 512, 2), nn.ReLU, width=width),
+             lambda nn, width=None: mlp(nn, (2, 512, 512, 512, 1), nn.ReLU, width=width),
              2, (2,), 2e-4, (0.5, 0.999)),
     Workload("unrolled", "unrolled GAN step, K = 5 (chapter 04, one network)", 1.0, 64,
-             lambda nn: mlp(nn, (2, 128, 128, 2), nn.ReLU),
-             lambda nn: mlp(nn, (2, 128, 128, 1), nn.ReLU),
+             lambda nn, width=None: mlp(nn, (2, 128, 128, 2), nn.ReLU, width=width),
+             lambda nn, width=None: mlp(nn, (2, 128, 128, 1), nn.ReLU, width=width),
              2, (2,), 1e-3, (0.5, 0.999), kind="unrolled"),
     Workload("wgan_gp", "WGAN-GP critic step with the penalty (28x28 conv critic)", 1.5, 64,
              None, wgan_gp_critic, 100, (1, 28, 28), 1e-4, (0.5, 0.9), kind="critic_gp"),
 ]}
+
+# The workloads made of MLPs only: those that narrow() can narrow.
+MLP_WORKLOADS = ("mlp", "toy", "unrolled")
+
+
+def narrow(workload, width=3, batch=5):
+    """``workload`` with every hidden layer ``width`` units wide, at ``batch``: the same
+    operations, on arrays of a few numbers.
+
+    A step's time is then the cost of its operations as calls (Python, the array library's
+    dispatch, the autograd engine) rather than of their arithmetic. Not one unit and one
+    sample: sums over an axis of length one, and shapes that happen to be equal, are
+    skipped (``broadcast_to`` of an array to its own shape is the array), so the graph
+    would lose operations. Only for the MLP workloads (``MLP_WORKLOADS``).
+    """
+    if workload.name not in MLP_WORKLOADS:
+        raise ValueError(f"narrow: {workload.name!r} is not made of MLPs; "
+                         f"one of {', '.join(MLP_WORKLOADS)}")
+    w = workload
+    return Workload(w.name, f"{w.title.split(' (')[0]}, {width} units wide", None, batch,
+                    lambda nn: w.generator(nn, width=width),
+                    lambda nn: w.discriminator(nn, width=width),
+                    w.z_dim, w.real_shape, w.lr, w.betas, w.kind, w.unroll_steps, w.unroll_lr,
+                    w.gp_weight)
 
 
 class Step:

@@ -19,7 +19,7 @@ from tests.test_command_lines import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from frameworks import Minigan, Training  # noqa: E402
-from workloads import WORKLOADS, Step  # noqa: E402
+from workloads import MLP_WORKLOADS, WORKLOADS, Step, narrow  # noqa: E402
 
 BATCH = 8
 STEPS = 3
@@ -80,3 +80,38 @@ def test_a_target_in_range_is_checked_once_and_a_new_one_again():
         F.binary_cross_entropy_with_logits(logits, twos)
     with pytest.raises(ValueError, match=r"target must lie in \[0, 1\]"):
         F.binary_cross_entropy_with_logits(logits, twos)   # refused again, never remembered
+
+
+def operations_of(step, monkeypatch):
+    """The operations one step applies, counted by Function class (after a first step)."""
+    step()
+    counts = {}
+    apply = minigan.autograd.Function.apply.__func__
+
+    def counting(cls, *inputs, **params):
+        counts[cls.__name__] = counts.get(cls.__name__, 0) + 1
+        return apply(cls, *inputs, **params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(minigan.autograd.Function, "apply", classmethod(counting))
+        step()
+    return counts
+
+
+@pytest.mark.parametrize("name", MLP_WORKLOADS)
+def test_narrow_makes_the_same_operations(name, monkeypatch):
+    """profile_ops.py reads the narrowed step's time as what the full step's operations
+    cost as calls: that holds only if it applies the same operations, as many of each."""
+    workload, framework = WORKLOADS[name], Minigan()
+    full = operations_of(Step(framework, workload, BATCH).step, monkeypatch)
+    small = narrow(workload)
+    assert small.batch == 5
+    assert operations_of(Step(framework, small, small.batch).step, monkeypatch) == full
+    layers = [m for m in framework.module(small.discriminator).modules()
+              if isinstance(m, minigan.nn.Linear)]
+    assert [layer.weight.shape[0] for layer in layers[:-1]] == [3] * (len(layers) - 1)
+
+
+def test_narrow_refuses_a_convolutional_workload():
+    with pytest.raises(ValueError, match="narrow: 'wgan_gp' is not made of MLPs"):
+        narrow(WORKLOADS["wgan_gp"])
