@@ -18,7 +18,10 @@ For each workload (the DCGAN at batch 64 and 128, and those of ``workloads.py``)
    recorded. Then the same products are timed alone, with NumPy and with PyTorch, on
    operands of those shapes and layouts. The NumPy sum is a floor that no rewriting of
    minigan's Python can get under while its products go to NumPy's BLAS; set beside
-   PyTorch's whole step, it says how close to PyTorch a NumPy step can come.
+   PyTorch's whole step, it says how close to PyTorch a NumPy step can come. Each
+   product is also computed in two halves of its rows, as ``backend.in_parts`` splits
+   minigan's copies over threads, and compared with the whole: where the halves give
+   other bits, splitting it would make results depend on the thread count.
 4. **The cost of the calls** (the MLP workloads: MLP, toy, unrolled). The same step with
    every hidden layer three units wide at batch 5 (``workloads.narrow``): the same
    graph, operation for operation, with next to no arithmetic. Its time, on both sides, is
@@ -264,6 +267,22 @@ def products_alone(products, repeats, torch):
     return totals
 
 
+def split_changes_bits(products):
+    """(products whose two row halves, multiplied apart, give other bits than the whole,
+    products compared): recorded 2-D products with at least two rows, on NumPy's BLAS."""
+    import numpy
+    differ = compared = 0
+    for ((shape_a, kind_a), (shape_b, kind_b), dtype) in products:
+        if len(shape_a) != 2 or len(shape_b) != 2 or shape_a[0] < 2:
+            continue
+        a, b = operand(numpy, shape_a, kind_a, dtype), operand(numpy, shape_b, kind_b, dtype)
+        half = shape_a[0] // 2
+        halves = numpy.concatenate([a[:half] @ b, a[half:] @ b])
+        compared += 1
+        differ += not numpy.array_equal(a @ b, halves)
+    return differ, compared
+
+
 # --- the report ------------------------------------------------------------------------------
 def report(label, step_ms, ops, calls, glue, products, alone, calls_ms, args,
            out=sys.stdout):
@@ -283,6 +302,9 @@ def report(label, step_ms, ops, calls, glue, products, alone, calls_ms, args,
     if th_ms:
         print(f"  the floor with NumPy's BLAS: {np_ms / th_ms:.2f}x PyTorch's step "
               f"(the products alone, nothing else)", file=out)
+    differ, compared = split_changes_bits(products)
+    print(f"  split in two by rows: {differ} of {compared} product shapes give other bits "
+          f"than the whole", file=out)
     op_ms = {name: 1e3 * s for name, s in ops.items()}
     total = sum(op_ms.values())
     print(f"  by op, ms per step (exclusive; {sum(calls.values())} timed calls per step):",
