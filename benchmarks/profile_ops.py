@@ -82,7 +82,7 @@ def cases(args):
             small = narrow(workload) if name in MLP_WORKLOADS else None
             out.append((f"{workload.title.split(' (')[0]}, batch {workload.batch}",
                         lambda fw, w=workload: Step(fw, w, w.batch).step,
-                        small and (lambda fw, w=small: Step(fw, w, w.batch).step)))
+                        (lambda fw, w=small: Step(fw, w, w.batch).step) if small else None))
     return out
 
 

@@ -103,7 +103,7 @@ def test_narrow_makes_the_same_operations(name, monkeypatch):
     """profile_ops.py reads the narrowed step's time as what the full step's operations
     cost as calls: that holds only if it applies the same operations, as many of each."""
     workload, framework = WORKLOADS[name], Minigan()
-    full = operations_of(Step(framework, workload, BATCH).step, monkeypatch)
+    full = operations_of(Step(framework, workload, workload.batch).step, monkeypatch)
     small = narrow(workload)
     assert small.batch == 5
     assert operations_of(Step(framework, small, small.batch).step, monkeypatch) == full
