@@ -7,8 +7,8 @@ For each workload (the DCGAN at batch 64 and 128, and those of ``workloads.py``)
 
 1. **The step**, minigan's and PyTorch's, medians of paired rounds as in ``run.py``.
 2. **By op.** Every ``Function``'s forward and backward, the convolution helpers
-   (im2col, col2im) and the optimizer's per-parameter ``update`` are timed *exclusively*: an op's time
-   leaves out the ops it calls (a backward that builds a graph calls ops). Per step,
+   (im2col, col2im) and the optimizer's per-parameter ``update`` are timed *exclusively*:
+   an op's time leaves out the ops it calls (a backward that builds a graph calls ops). Per step,
    the mean over ``--steps`` steps. What the ops leave of those steps' wall time (less
    what the timers themselves cost, measured on a function doing nothing) is "engine and
    glue": ``Function.apply``'s bookkeeping, the backward walk, the modules' Python.
