@@ -1,14 +1,16 @@
 """How many threads NumPy's matrix products use in a chapter run, and the record of it.
 
-The same count splits minigan's own large copies (a convolution's im2col and col2im, one
-part of the batch per thread: ``backend.in_parts``), which give the same bits on any count.
+The same count splits minigan's own large loops (a convolution's im2col and col2im, one
+part of the batch per thread; batch norm's row-by-row passes and Adam's update, parts of the
+rows: ``backend.in_parts``), which give the same bits on any count.
 
 NumPy hands every matrix product to a BLAS library (OpenBLAS, in NumPy's own wheels), which
 splits a large product across threads, one per core by default. What that buys was measured
 on a 2-core machine (``benchmarks/threads.py``, table in ``benchmarks/README.md``):
 
 * **idle**, two threads make the image chapters' steps faster than one (a 50-step DCGAN
-  8 s against 11 s) and the small networks of chapters 02-04 and 09 about as fast;
+  9.4-10.2 s against 14.1-14.2 s, chapters/README.md) and the small networks of chapters
+  02-04 and 09 about as fast;
 * **with a second program busy**, two threads wait on each other's core and the chapters'
   small products run several times slower than on one (chapter 04's quick run on the ring
   took 100 s on two threads against 29 s on one, chapter 03's 46 s against 12 s);
