@@ -194,6 +194,8 @@ def in_parts(xp, n, elements, work):
 def _thread_pool(workers):
     """The pool of worker threads, made again after a fork (a child has none of them)."""
     if _host["pid"] != os.getpid() or _host["workers"] < workers:
+        if _host["pool"] is not None and _host["pid"] == os.getpid():
+            _host["pool"].shutdown(wait=False)   # a larger pool replaces it: let its threads go
         _host.update(pool=concurrent.futures.ThreadPoolExecutor(
             workers, thread_name_prefix="minigan"), workers=workers, pid=os.getpid())
     return _host["pool"]
