@@ -14,7 +14,8 @@ that genuinely differ between the two libraries live here and nowhere else:
 * on Linux with glibc, how the C library's malloc treats freed host memory
   (:func:`keep_freed_memory`),
 * whether work is split over the host's threads (:func:`in_parts`): on a GPU it is
-  parallel already.
+  parallel already,
+* how many of the host's BLAS threads a small matrix product gets (:func:`matmul`).
 """
 import concurrent.futures
 import os
@@ -199,6 +200,62 @@ def _thread_pool(workers):
         _host.update(pool=concurrent.futures.ThreadPoolExecutor(
             workers, thread_name_prefix="minigan"), workers=workers, pid=os.getpid())
     return _host["pool"]
+
+
+# --- matrix products: a small one on one BLAS thread ------------------------------------------
+# A product of at most this many multiply-adds (m k n for (m, k) @ (k, n)) runs on one thread.
+ONE_THREAD_PRODUCT = 128 * 128 * 128
+_blas = {"found": False, "get": None, "set": None}
+
+
+def matmul(a, b):
+    """``xp.matmul(a, b)`` for operands of at least two axes; on the host, a product of at
+    most ``ONE_THREAD_PRODUCT`` multiply-adds runs on one BLAS thread.
+
+    OpenBLAS splits products as small as 64 x 128 x 128 over the cores. For one of
+    128 x 128 x 128 or less that costs more than it saves in a training step: the operands were just written by this core,
+    and half of the result is written by the other, so they cross between the cores'
+    caches, before and after. On a 2-core machine the unrolled GAN's step, whose products
+    are at most 128 x 128 x 128, is about 8% faster with them on one thread (measured in
+    benchmarks/README.md, "Small products on one thread"); products from 256 x 256 x 256
+    up are faster on two. A small product then also gives the same bits on any thread
+    count. The count is set back at once, so minigan's large products still use them all.
+    (The switch is process-wide: a product another Python thread runs at that moment
+    would get one thread too. minigan runs its products from one thread.)
+    """
+    if type(a) is numpy.ndarray and a.shape[-2] * a.shape[-1] * b.shape[-1] <= ONE_THREAD_PRODUCT:
+        get_threads, set_threads = _blas_thread_switch()
+        if get_threads is not None:
+            count = get_threads()
+            if count > 1:
+                set_threads(1)
+                try:
+                    return numpy.matmul(a, b)
+                finally:
+                    set_threads(count)
+    return array_module(a).matmul(a, b)
+
+
+def _blas_thread_switch():
+    """OpenBLAS's get and set functions for NumPy's own BLAS, or (None, None) elsewhere.
+
+    Found once, through threadpoolctl, then called directly (a fraction of a microsecond
+    each). Only OpenBLAS, the library of NumPy's wheels, is switched: it is the one the
+    rule above was measured on.
+    """
+    if not _blas["found"]:
+        import threadpoolctl
+        _blas["found"] = True
+        for library in threadpoolctl.ThreadpoolController().select(internal_api="openblas").lib_controllers:
+            if "numpy" not in library.filepath:
+                continue
+            for prefix in ("scipy_", ""):        # NumPy's wheels rename the symbols
+                for suffix in ("64_", ""):
+                    get = getattr(library.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                    set_ = getattr(library.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                    if get is not None and set_ is not None and _blas["get"] is None:
+                        _blas.update(get=get, set=set_)
+    return _blas["get"], _blas["set"]
 
 
 def manual_seed(seed):

@@ -1,5 +1,6 @@
-"""The backend's host settings: freed arrays are reused instead of faulted in again, and
-work that splits over the host's threads (``in_parts``) covers every item once."""
+"""The backend's host settings: freed arrays are reused instead of faulted in again, work
+that splits over the host's threads (``in_parts``) covers every item once, and a small
+matrix product runs on one BLAS thread (``matmul``) with the count set back after."""
 import os
 import subprocess
 import sys
@@ -97,3 +98,83 @@ def test_in_parts_raises_a_part_s_error(monkeypatch):
 def test_set_host_threads_refuses_zero():
     with pytest.raises(ValueError, match="set_host_threads: count must be at least 1, got 0"):
         backend.set_host_threads(0)
+
+
+# --- matmul: a small product on one BLAS thread --------------------------------------------
+def _fake_blas(monkeypatch, count):
+    """A stand-in for OpenBLAS's thread switch that records every count it is set to."""
+    state = {"count": count, "set": []}
+
+    def set_threads(n):
+        state["set"].append(n)
+        state["count"] = n
+
+    monkeypatch.setitem(backend._blas, "found", True)
+    monkeypatch.setitem(backend._blas, "get", lambda: state["count"])
+    monkeypatch.setitem(backend._blas, "set", set_threads)
+    return state
+
+
+@pytest.mark.parametrize("shapes, switched", [
+    (((128, 128), (128, 128)), True),     # 128 x 128 x 128: the largest on one thread
+    (((5, 64, 128), (5, 128, 128)), True),  # stacked: each product of the stack counts alone
+    (((128, 129), (129, 128)), False),    # one more column of the inner dimension: all threads
+    (((3136, 512), (512, 64)), False),    # a DCGAN convolution's product
+])
+def test_matmul_runs_a_small_product_on_one_thread_and_sets_the_count_back(monkeypatch, shapes,
+                                                                            switched):
+    state = _fake_blas(monkeypatch, count=2)
+    a, b = (numpy.ones(shape, numpy.float32) for shape in shapes)
+    numpy.testing.assert_array_equal(backend.matmul(a, b), a @ b)
+    assert state["set"] == ([1, 2] if switched else [])
+    assert state["count"] == 2
+
+
+def test_matmul_leaves_one_thread_alone_and_sets_the_count_back_after_an_error(monkeypatch):
+    state = _fake_blas(monkeypatch, count=1)
+    a = numpy.ones((4, 4), numpy.float32)
+    backend.matmul(a, a)
+    assert state["set"] == []
+    state["count"] = 3
+    with pytest.raises(ValueError):
+        backend.matmul(a, numpy.ones((5, 4), numpy.float32))   # the shapes do not match
+    assert state["set"] == [1, 3] and state["count"] == 3
+
+
+def test_matmul_switches_numpy_s_own_blas_while_the_product_runs(monkeypatch):
+    """With the real OpenBLAS: one thread inside a small product, the count as before after."""
+    get_threads, set_threads = backend._blas_thread_switch()
+    if get_threads is None:
+        pytest.skip("NumPy's BLAS here is not OpenBLAS: matmul leaves its threads alone")
+    seen = []
+    real_matmul = numpy.matmul
+
+    def product(a, b):
+        seen.append(get_threads())
+        return real_matmul(a, b)
+
+    before = get_threads()
+    set_threads(2)
+    try:
+        monkeypatch.setattr(numpy, "matmul", product)
+        a = numpy.ones((64, 128), numpy.float32)
+        backend.matmul(a, a.T)
+        assert seen == [1] and get_threads() == 2
+    finally:
+        set_threads(before)
+
+
+def test_matmul_on_a_device_array_uses_the_device_module(monkeypatch):
+    state = _fake_blas(monkeypatch, count=2)
+
+    class DeviceArray:   # a small array that lives off the host, as a CuPy array does
+        shape = (2, 2)
+
+    class Device:        # its array module, whose own matmul runs the product
+        @staticmethod
+        def matmul(a, b):
+            return "the device's product"
+
+    monkeypatch.setattr(backend, "array_module", lambda array: Device)
+    assert backend.matmul(DeviceArray(), DeviceArray()) == "the device's product"
+    assert state["set"] == []
