@@ -133,6 +133,27 @@ def test_bias_gradient_sums_over_the_batch():
     numpy.testing.assert_array_equal(x.grad.numpy(), upstream)
 
 
+@pytest.mark.parametrize("axis, nodes", [
+    (0, ["broadcast_to"]),                 # leading axes: broadcasting adds them back in front
+    (None, ["broadcast_to"]),
+    ((0, 1), ["broadcast_to"]),
+    (1, ["broadcast_to", "reshape"]),      # a middle axis needs its size-1 axis back first
+    ((0, 2), ["broadcast_to", "reshape"]),
+])
+def test_sum_gradient_is_a_broadcast_with_a_reshape_only_where_needed(axis, nodes):
+    """The gradient graph of a sum, walked from the gradient back to the upstream gradient:
+    in the unrolled GAN's step each bias gradient is such a sum, differentiated again."""
+    x = leaf(numpy.ones((2, 3, 4)))
+    (gradient,) = minigan.grad(x.sum(axis=axis), x, grad_outputs=minigan.ones(
+        x.sum(axis=axis).shape, dtype=x.dtype, requires_grad=True), create_graph=True)
+    walked, tensor = [], gradient
+    while tensor.creator is not None:
+        walked.append(tensor.creator.name())
+        tensor = tensor.creator.inputs[0]
+    assert walked == nodes
+    numpy.testing.assert_array_equal(gradient.numpy(), numpy.ones((2, 3, 4)))
+
+
 # --- reductions --------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", by_name(REDUCTIONS))
 @given(data=st.data())

@@ -54,6 +54,18 @@ def _kept_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _broadcastable(grad, input_shape, axes):
+    """The gradient of a reduction, shaped to broadcast back over the reduced ``axes``.
+
+    Broadcasting adds missing axes in front, so when the reduced axes are the leading
+    ones (a bias gradient's sum over the batch, a sum of everything) the gradient
+    broadcasts as it is; otherwise it gets its reduced axes back with size 1.
+    """
+    if axes == tuple(range(len(axes))):
+        return grad
+    return reshape(grad, _kept_shape(input_shape, axes))
+
+
 class Sum(Function):
     """y = sum of x over ``axes``; dL/dx = dL/dy broadcast back over those axes."""
 
@@ -66,8 +78,7 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, grad, needs_input_grad):
-        grad = reshape(grad, _kept_shape(self.input_shape, self.axes))
-        return broadcast_to(grad, self.input_shape)
+        return broadcast_to(_broadcastable(grad, self.input_shape, self.axes), self.input_shape)
 
 
 def sum(x, axis=None, keepdims=False):
@@ -92,8 +103,7 @@ class Max(Function):
             tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
 
     def backward(self, grad, needs_input_grad):
-        grad = reshape(grad, _kept_shape(self.input_shape, self.axes))
-        return grad * Tensor(self.share)
+        return _broadcastable(grad, self.input_shape, self.axes) * Tensor(self.share)
 
 
 def max(x, axis=None, keepdims=False):
