@@ -212,16 +212,15 @@ def matmul(a, b):
     """``xp.matmul(a, b)`` for operands of at least two axes; on the host, a product of at
     most ``ONE_THREAD_PRODUCT`` multiply-adds runs on one BLAS thread.
 
-    OpenBLAS splits products as small as 64 x 128 x 128 over the cores. For one of
-    128 x 128 x 128 or less that costs more than it saves in a training step: the operands were just written by this core,
-    and half of the result is written by the other, so they cross between the cores'
-    caches, before and after. On a 2-core machine the unrolled GAN's step, whose products
-    are at most 128 x 128 x 128, is about 8% faster with them on one thread (measured in
-    benchmarks/README.md, "Small products on one thread"); products from 256 x 256 x 256
-    up are faster on two. A small product then also gives the same bits on any thread
-    count. The count is set back at once, so minigan's large products still use them all.
-    (The switch is process-wide: a product another Python thread runs at that moment
-    would get one thread too. minigan runs its products from one thread.)
+    OpenBLAS splits products as small as 64 x 128 x 128 over the cores. Timed alone, such
+    a product is a little faster so; inside a training step it is slower: the cost is in
+    the step around the products, so the bound was found by timing whole steps with the
+    products up to each size on one thread (benchmarks/README.md, "Small products on one
+    thread": what it buys the unrolled GAN and chapter 04, and what larger bounds cost).
+    A small product on one thread also gives the same bits on any thread count. The count
+    is set back at once, so the large products still use every thread. (The switch is
+    process-wide: a product another Python thread ran at that moment would get one thread
+    too; minigan runs its products from one thread.)
     """
     if type(a) is numpy.ndarray and a.shape[-2] * a.shape[-1] * b.shape[-1] <= ONE_THREAD_PRODUCT:
         get_threads, set_threads = _blas_thread_switch()

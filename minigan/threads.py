@@ -5,22 +5,28 @@ part of the batch per thread; batch norm's row-by-row passes and Adam's update, 
 rows: ``backend.in_parts``), which give the same bits on any count.
 
 NumPy hands every matrix product to a BLAS library (OpenBLAS, in NumPy's own wheels), which
-splits a large product across threads, one per core by default. What that buys was measured
-on a 2-core machine (``benchmarks/threads.py``, table in ``benchmarks/README.md``):
+splits a large product across threads, one per core by default. A small one, of at most
+128 x 128 x 128 multiply-adds, minigan runs on one thread whatever the count
+(``backend.matmul``): inside a training step a second core costs such a product more than
+it brings. What the count buys was measured on a 2-core machine (``benchmarks/threads.py``
+and the chapters' quick runs, tables in ``benchmarks/README.md``):
 
 * **idle**, two threads make the image chapters' steps faster than one (a 50-step DCGAN
-  9.4-10.2 s against 14.1-14.2 s, chapters/README.md) and the small networks of chapters
-  02-04 and 09 about as fast;
-* **with a second program busy**, two threads wait on each other's core and the chapters'
-  small products run several times slower than on one (chapter 04's quick run on the ring
-  took 100 s on two threads against 29 s on one, chapter 03's 46 s against 12 s);
-* **the count changes the results.** BLAS adds up the terms of each entry of a product in
-  an order that depends on how the product was split, so on the thread count. With NumPy
-  2.4's OpenBLAS 0.3.31 the Haswell kernels give float32 products whose last bits differ
-  between one and two threads at nearly every size the chapters use, and the SkylakeX
-  kernels where the inner dimension is 784 or 600 (chapter 03's images). GAN training
-  turns a last bit into a visibly different figure within a few hundred steps: chapter 04's
-  PacGAN reached 8.0 modes on one thread and 7.5 on two, same seed.
+  9.4-10.2 s against 14.1-14.2 s, chapters/README.md; chapter 03's quick run 7.5-8.1 s
+  against 10.0 s), and chapter 04's, whose training products are all small, take as long (19.4 s
+  against 19.1 s);
+* **with a second program busy**, two threads wait on each other's core: chapter 03's quick
+  run took 16.4-17.4 s on two threads against 10.1-10.2 s on one; chapter 04's 19.4 s
+  against 18.6 s (40 s on two before its small products were kept on one thread);
+* **the count changes the results** of the larger products. BLAS adds up the terms of each
+  entry of a product in an order that depends on how the product was split, so on the
+  thread count. With NumPy 2.4's OpenBLAS 0.3.31 the Haswell kernels give float32 products
+  whose last bits differ between one and two threads at nearly every size the image
+  chapters use, and the SkylakeX kernels where the inner dimension is 784 or 600 (chapter
+  03's images). GAN training turns a last bit into a visibly different figure within a
+  few hundred steps (chapter 04's PacGAN reached 8.0 modes on one thread and 7.5 on two,
+  same seed, before its products were kept on one thread; now chapter 04 gives the same
+  figures on both).
 
 So ``--threads auto``, every chapter's default, is **one thread**: the same seed gives the
 same figures on every machine however many cores it has and however busy it is, and one
