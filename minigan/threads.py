@@ -125,10 +125,12 @@ def set_threads(count):
 
 
 def results_depend_on_threads(count=None, products=None):
-    """Whether this BLAS gives other bits on ``count`` threads than on one (checked once).
+    """Whether this BLAS gives minigan's products other bits on ``count`` threads than on
+    one (checked once).
 
     Multiplies random matrices of the shapes in ``products`` (default ``CHECKED_PRODUCTS``)
-    in float32 and in float64, on one thread and on ``count`` (default
+    in float32 and in float64 as minigan does (``backend.matmul``, which keeps the small
+    ones on one thread on any count), on one thread and on ``count`` (default
     :func:`threads_at_start`), and compares the bits: a quarter of a second or so, once per
     process and list. The thread count is restored after.
     """
@@ -145,9 +147,9 @@ def results_depend_on_threads(count=None, products=None):
                 b = generator.standard_normal(b_shape, dtype=dtype)
                 pairs.append((a.swapaxes(-1, -2) if transposed else a, b))
         with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            on_one = [a @ b for a, b in pairs]
+            on_one = [backend.matmul(a, b) for a, b in pairs]
         with threadpoolctl.threadpool_limits(limits=count, user_api="blas"):
-            on_count = [a @ b for a, b in pairs]
+            on_count = [backend.matmul(a, b) for a, b in pairs]
         _state["checked"][count, products] = not all(numpy.array_equal(x, y)
                                                      for x, y in zip(on_one, on_count))
     return _state["checked"][count, products]
