@@ -245,16 +245,23 @@ def _blas_thread_switch():
     if not _blas["found"]:
         import threadpoolctl
         _blas["found"] = True
-        for library in threadpoolctl.ThreadpoolController().select(internal_api="openblas").lib_controllers:
-            if "numpy" not in library.filepath:
-                continue
-            for prefix in ("scipy_", ""):        # NumPy's wheels rename the symbols
-                for suffix in ("64_", ""):
-                    get = getattr(library.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
-                    set_ = getattr(library.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
-                    if get is not None and set_ is not None and _blas["get"] is None:
-                        _blas.update(get=get, set=set_)
+        openblas = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
+        for library in openblas.lib_controllers:
+            if "numpy" in library.filepath:
+                _blas["get"], _blas["set"] = _openblas_thread_functions(library.dynlib)
+                break
     return _blas["get"], _blas["set"]
+
+
+def _openblas_thread_functions(library):
+    """``openblas_get_num_threads`` and ``openblas_set_num_threads`` in ``library`` (a
+    ctypes handle), under the names NumPy's wheels give them, or (None, None)."""
+    for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+        get = getattr(library, f"{prefix}openblas_get_num_threads{suffix}", None)
+        set_ = getattr(library, f"{prefix}openblas_set_num_threads{suffix}", None)
+        if get is not None and set_ is not None:
+            return get, set_
+    return None, None
 
 
 def manual_seed(seed):

@@ -13,8 +13,8 @@ and the chapters' quick runs, tables in ``benchmarks/README.md``):
 
 * **idle**, two threads make the image chapters' steps faster than one (a 50-step DCGAN
   9.4-10.2 s against 14.1-14.2 s, chapters/README.md; chapter 03's quick run 7.5-8.1 s
-  against 10.0 s), and chapter 04's, whose training products are all small, take as long (19.4 s
-  against 19.1 s);
+  against 10.0 s), and chapter 04's, whose training products are all small, take as long
+  (19.4 s against 19.1 s);
 * **with a second program busy**, two threads wait on each other's core: chapter 03's quick
   run took 16.4-17.4 s on two threads against 10.1-10.2 s on one; chapter 04's 19.4 s
   against 18.6 s (40 s on two before its small products were kept on one thread);
