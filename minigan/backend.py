@@ -18,6 +18,7 @@ that genuinely differ between the two libraries live here and nowhere else:
 * how many of the host's BLAS threads a small matrix product gets (:func:`matmul`).
 """
 import concurrent.futures
+import functools
 import os
 
 import numpy
@@ -205,7 +206,6 @@ def _thread_pool(workers):
 # --- matrix products: a small one on one BLAS thread ------------------------------------------
 # A product of at most this many multiply-adds (m k n for (m, k) @ (k, n)) runs on one thread.
 ONE_THREAD_PRODUCT = 128 * 128 * 128
-_blas = {"found": False, "get": None, "set": None}
 
 
 def matmul(a, b):
@@ -235,32 +235,25 @@ def matmul(a, b):
     return array_module(a).matmul(a, b)
 
 
+@functools.lru_cache(maxsize=None)
 def _blas_thread_switch():
     """OpenBLAS's get and set functions for NumPy's own BLAS, or (None, None) elsewhere.
 
     Found once, through threadpoolctl, then called directly (a fraction of a microsecond
     each). Only OpenBLAS, the library of NumPy's wheels, is switched: it is the one the
-    rule above was measured on.
+    rule above was measured on. NumPy's wheels rename its symbols (``scipy_`` in front,
+    ``64_`` behind), so each spelling is tried.
     """
-    if not _blas["found"]:
-        import threadpoolctl
-        _blas["found"] = True
-        openblas = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
-        for library in openblas.lib_controllers:
-            if "numpy" in library.filepath:
-                _blas["get"], _blas["set"] = _openblas_thread_functions(library.dynlib)
-                break
-    return _blas["get"], _blas["set"]
-
-
-def _openblas_thread_functions(library):
-    """``openblas_get_num_threads`` and ``openblas_set_num_threads`` in ``library`` (a
-    ctypes handle), under the names NumPy's wheels give them, or (None, None)."""
-    for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
-        get = getattr(library, f"{prefix}openblas_get_num_threads{suffix}", None)
-        set_ = getattr(library, f"{prefix}openblas_set_num_threads{suffix}", None)
-        if get is not None and set_ is not None:
-            return get, set_
+    import threadpoolctl
+    openblas = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
+    for library in openblas.lib_controllers:
+        if "numpy" not in library.filepath:
+            continue
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            get = getattr(library.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
+            set_ = getattr(library.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                return get, set_
     return None, None
 
 

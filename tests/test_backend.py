@@ -109,9 +109,8 @@ def _fake_blas(monkeypatch, count):
         state["set"].append(n)
         state["count"] = n
 
-    monkeypatch.setitem(backend._blas, "found", True)
-    monkeypatch.setitem(backend._blas, "get", lambda: state["count"])
-    monkeypatch.setitem(backend._blas, "set", set_threads)
+    switch = (lambda: state["count"], set_threads)
+    monkeypatch.setattr(backend, "_blas_thread_switch", lambda: switch)
     return state
 
 
