@@ -224,6 +224,22 @@ def test_kernels_give_the_same_numbers_for_every_memory_layout(layout):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
+
+@pytest.mark.parametrize("output_padding", [0, 1])
+def test_conv_transpose2d_returns_channels_last_memory_without_a_border(output_padding):
+    """conv_transpose2d (a generator's upsampling, conv2d's input gradient) hands back an
+    (N, C, H, W) view of one contiguous (N, H, W, C) array of exactly its size: col2im
+    adds nothing into the padding, so there is no padded image to cut a view out of, and
+    the batch norm after it reads its (N H W, C) columns without copying them."""
+    rng = np.random.default_rng(2)
+    y = minigan.tensor(rng.standard_normal((2, 3, 4, 4)).astype(np.float32))
+    w = minigan.tensor(rng.standard_normal((3, 5, 4, 4)).astype(np.float32))
+    x = F.conv_transpose2d(y, w, stride=2, padding=1, output_padding=output_padding).data
+    assert x.shape == (2, 5, 8 + output_padding, 8 + output_padding)
+    memory = x.transpose(0, 2, 3, 1)
+    assert memory.flags.c_contiguous, f"strides {x.strides}"
+    assert memory.base is None or memory.base.size == x.size, "a view of a larger array"
+
 def _conv_results(x, w, b, g, stride, padding):
     """conv2d with bias, its three gradients, and conv_transpose2d of g: the arrays."""
     x = minigan.tensor(x, requires_grad=True)

@@ -18,9 +18,10 @@ speed. ``minigan.ops.conv_reference`` is the textbook version that chapter 01 ex
 
 **col2im** is the adjoint of im2col: it adds every column entry back to the input
 pixel it was copied from (pixels in several receptive fields receive several
-contributions). It is a loop over the kh x kw kernel offsets, each one a strided
-slice of the padded image, so the loop has 16 steps for a 4x4 kernel whatever the
-image size, and runs on NumPy and CuPy alike without a scatter-add.
+contributions; entries copied from the zero padding go nowhere). It is a loop over
+the kh x kw kernel offsets, each one a strided slice of the image, so the loop has 16
+steps for a 4x4 kernel whatever the image size, and runs on NumPy and CuPy alike
+without a scatter-add.
 
 **Memory layout.** The arguments and results are (N, C, H, W) arrays, as in
 PyTorch, but inside, the channels are the last, contiguous axis ("channels
@@ -102,29 +103,50 @@ def im2col_channels_last(xp, x, kernel, stride, padding, out_size):
     return cols
 
 
+def _inside(offset, stride, padding, steps, size):
+    """Which output positions a of one kernel offset land inside the image.
+
+    Offset ``offset`` of position a lands on pixel s a + offset - p of the unpadded
+    axis; the a in [0, steps) with 0 <= s a + offset - p < size are a run
+    first, ..., first + count - 1. Returns (first, count, that first pixel).
+    """
+    first = max(0, -((offset - padding) // stride))          # ceil((p - offset) / s)
+    last = min(steps - 1, (size - 1 + padding - offset) // stride)
+    count = max(0, last - first + 1)
+    return first, count, stride * first + offset - padding
+
+
 def col2im(xp, cols, size, stride, padding):
     """The adjoint of im2col: x[n, c, h, w] = sum of the column entries copied from (h, w).
 
     ``cols`` has the channels-last shape (N, Ho, Wo, kh, kw, C); the result has shape
-    (N, C, H, W) with (H, W) = ``size``, as a view of a channels-last array.
+    (N, C, H, W) with (H, W) = ``size``, as a view of a channels-last (N, H, W, C) array.
     Each kernel offset (i, j) adds one (N, Ho, Wo, C) slice onto every s-th pixel,
     in runs of C contiguous numbers: kh kw steps whatever the image size, on NumPy and
-    CuPy alike (a scatter-add is no faster, and CuPy spells it differently). Each
-    sample's pixels come from that sample's columns only, so the samples are split over
-    the host's threads (``in_parts``).
+    CuPy alike (a scatter-add is no faster, and CuPy spells it differently). The entries
+    that im2col copied from the zero padding have no pixel to go back to: each slice is
+    cut to the positions that land inside the image (``_inside``), so nothing is added
+    into a border that would be thrown away. Each sample's pixels come from that
+    sample's columns only, so the samples are split over the host's threads
+    (``in_parts``).
     """
     n, ho, wo, kh, kw, c = cols.shape
     (h, w), (sh, sw), (ph, pw) = size, stride, padding
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
+    image = xp.zeros((n, h, w, c), dtype=cols.dtype)
+    rows_in = [_inside(i, sh, ph, ho, h) for i in range(kh)]
+    columns_in = [_inside(j, sw, pw, wo, w) for j in range(kw)]
 
     def add_samples(start, stop):
-        image, columns = padded[start:stop], cols[start:stop]
-        for i in range(kh):
-            for j in range(kw):
-                image[:, i:i + sh * ho:sh, j:j + sw * wo:sw] += columns[:, :, :, i, j]
+        out, columns = image[start:stop], cols[start:stop]
+        for i, (a, rows, top) in enumerate(rows_in):
+            for j, (b, width, left) in enumerate(columns_in):
+                if rows and width:
+                    pixels = out[:, top:top + sh * (rows - 1) + 1:sh,
+                                 left:left + sw * (width - 1) + 1:sw]
+                    pixels += columns[:, a:a + rows, b:b + width, i, j]   # in place: a view
 
     in_parts(xp, n, cols.size, add_samples)
-    return padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
+    return image.transpose(0, 3, 1, 2)
 
 
 def _weight_columns(weight):
