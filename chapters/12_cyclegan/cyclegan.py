@@ -34,6 +34,9 @@
 # one core; `--quick` for a first look; `--resume --out DIR` continues a killed run).
 
 # %%
+import json
+import pathlib
+
 import numpy as np
 
 import minigan
@@ -315,6 +318,16 @@ def plot_round_trips(nets, edges, truth, labels):
     return figure
 
 
+def pix2pix_l1():
+    """Chapter 11's recorded L1 to the truth for pix2pix (its results.json), or None
+    when that chapter's results are not beside this one."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "11_pix2pix" / "results.json"
+    try:
+        return json.loads(path.read_text())["figures"]["L1 to the truth: pix2pix"]["value"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def plot_training(metrics, evaluations, floor, median_image_l1, ceiling):
     import matplotlib.pyplot as plt
     figure, axes = plt.subplots(1, 5, figsize=(23, 3.8))
@@ -325,7 +338,9 @@ def plot_training(metrics, evaluations, floor, median_image_l1, ceiling):
     axes[1].plot(steps, [e["l1"] for e in evaluations], marker="o", label="|G(a) - true b|")
     axes[1].axhline(median_image_l1, color="gray", linestyle=":",
                     label="the median training image")
-    axes[1].axhline(0.123, color="black", linestyle="--", label="pix2pix, paired (ch. 11)")
+    paired = pix2pix_l1()
+    if paired is not None:
+        axes[1].axhline(paired, color="black", linestyle="--", label="pix2pix, paired (ch. 11)")
     axes[1].set_title("L1 to the hidden true garment")
     axes[4].plot(steps, [e["class"] for e in evaluations], marker="o", label="G(a)")
     axes[4].axhline(ceiling, color="gray", linestyle=":", label="the true garments")
