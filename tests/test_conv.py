@@ -224,7 +224,6 @@ def test_kernels_give_the_same_numbers_for_every_memory_layout(layout):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
-
 @pytest.mark.parametrize("output_padding", [0, 1])
 def test_conv_transpose2d_returns_channels_last_memory_without_a_border(output_padding):
     """conv_transpose2d (a generator's upsampling, conv2d's input gradient) hands back an
@@ -239,6 +238,7 @@ def test_conv_transpose2d_returns_channels_last_memory_without_a_border(output_p
     memory = x.transpose(0, 2, 3, 1)
     assert memory.flags.c_contiguous, f"strides {x.strides}"
     assert memory.base is None or memory.base.size == x.size, "a view of a larger array"
+
 
 def _conv_results(x, w, b, g, stride, padding):
     """conv2d with bias, its three gradients, and conv_transpose2d of g: the arrays."""

@@ -65,7 +65,6 @@ def test_networks_shapes():
         assert np.abs(nets.G(x).numpy() - nets.F(x).numpy()).max() > 1e-4
 
 
-
 def test_the_paired_yardstick_is_chapter_11s_recorded_figure():
     """The training figure's pix2pix line is read from chapter 11's results.json, so it
     moves when chapter 11 is recorded again (it was once a number typed into the plot)."""
@@ -75,6 +74,7 @@ def test_the_paired_yardstick_is_chapter_11s_recorded_figure():
     recorded = json.loads((pathlib.Path(chapter.__file__).resolve().parents[1] / "11_pix2pix"
                            / "results.json").read_text())
     assert chapter.pix2pix_l1() == recorded["figures"]["L1 to the truth: pix2pix"]["value"]
+
 
 def test_chapter_pool_matches_the_reference():
     """The chapter's pool on Tensors returns exactly what exercise 12.1's reference returns
