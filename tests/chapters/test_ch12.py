@@ -68,12 +68,10 @@ def test_networks_shapes():
 def test_the_paired_yardstick_is_chapter_11s_recorded_figure():
     """The training figure's pix2pix line is read from chapter 11's results.json, so it
     moves when chapter 11 is recorded again (it was once a number typed into the plot)."""
-    import json
-    import pathlib
-    chapter = load_chapter("12")
-    recorded = json.loads((pathlib.Path(chapter.__file__).resolve().parents[1] / "11_pix2pix"
-                           / "results.json").read_text())
-    assert chapter.pix2pix_l1() == recorded["figures"]["L1 to the truth: pix2pix"]["value"]
+    from minigan import results
+    recorded = results.load_results(results.chapter_folder(11))
+    figure = recorded["figures"]["L1 to the truth: pix2pix"]
+    assert load_chapter("12").pix2pix_l1() == figure["value"]
 
 
 def test_chapter_pool_matches_the_reference():
