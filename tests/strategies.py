@@ -220,6 +220,8 @@ BINARY = [
     Case("div", lambda a, b: a / b, numpy.divide, (anywhere, positive)),
     Case("maximum", minigan.maximum, numpy.maximum, (on_grid, off_grid)),
     Case("minimum", minigan.minimum, numpy.minimum, (on_grid, off_grid)),
+    Case("binary_cross_entropy_with_logits", ops.elementwise.binary_cross_entropy_with_logits,
+         lambda x, t: numpy.logaddexp(0, x) - t * x, (anywhere, anywhere)),
 ]
 
 

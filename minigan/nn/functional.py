@@ -12,6 +12,7 @@ import numpy
 from minigan import backend
 from minigan.autograd import Tensor, array_of
 from minigan.ops import conv as conv_ops
+from minigan.ops import elementwise as elementwise_ops
 from minigan.ops import linalg as linalg_ops
 from minigan.ops import padding as padding_ops
 from minigan.ops.normalization import BatchNormTraining, standardize
@@ -701,7 +702,8 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     minimum and training runs away.
     """
     target = _target("binary_cross_entropy_with_logits", logits, target, labels=True)
-    return _reduce(softplus(logits) - target * logits, reduction, "binary_cross_entropy_with_logits")
+    return _reduce(elementwise_ops.binary_cross_entropy_with_logits(logits, target), reduction,
+                   "binary_cross_entropy_with_logits")
 
 
 def binary_cross_entropy(probabilities, target, reduction="mean"):

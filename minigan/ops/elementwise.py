@@ -382,15 +382,47 @@ class Softplus(Function):
     """
 
     def forward(self, xp, x):
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        return _softplus(xp, x)
 
     def backward(self, grad, needs_input_grad):
         return grad * sigmoid(self.inputs[0])
 
 
+def _softplus(xp, x):
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
 def softplus(x):
     """ln(1 + e^x), a smooth ReLU; stable for any x."""
     return Softplus.apply(x)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = softplus(x) - t x: the cross-entropy of labels t and sigmoid(x), from logits x.
+
+        dl/dx = sigmoid(x) - t,      dl/dt = -x.
+
+    One node, as in PyTorch. Composed as ``softplus(x) - t * x`` the loss is three nodes
+    whose backward runs five operations, and a GAN differentiates it at every step (the
+    unrolled GAN twice, at each of its look-ahead steps). The backward keeps the two
+    terms apart, grad sigmoid(x) - grad t: the numbers the composition's backward sums,
+    to the last bit (grad (sigmoid(x) - t) would round differently).
+    """
+
+    def forward(self, xp, x, t):
+        return _softplus(xp, x) - t * x
+
+    def backward(self, grad, needs_input_grad):
+        x, t = self.inputs
+        grad_x = sum_to(grad * sigmoid(x) - grad * t, x.shape) if needs_input_grad[0] else None
+        grad_t = sum_to(-(grad * x), t.shape) if needs_input_grad[1] else None
+        return grad_x, grad_t
+
+
+def binary_cross_entropy_with_logits(x, t):
+    """softplus(x) - t x element by element (no mean: ``F.binary_cross_entropy_with_logits``
+    checks the labels and reduces)."""
+    return BinaryCrossEntropyWithLogits.apply(*_operands("binary_cross_entropy_with_logits", x, t))
 
 
 class Relu(Function):
