@@ -356,8 +356,8 @@ def _backpropagate(outputs, grad_outputs, retain_graph, create_graph, targets, c
     def accumulate(tensor, gradient):
         key = id(tensor)
         if key in pending:
-            # Without create_graph nothing is recorded, so the sum is one of arrays: an
-            # Add node would be built only to be dropped.
+            # Without create_graph nothing is recorded, so the two gradients are summed as
+            # arrays: an Add node would be built only to be dropped.
             pending[key] = (pending[key] + gradient if create_graph
                             else Tensor(pending[key].data + gradient.data))
             return
